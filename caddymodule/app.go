@@ -1,0 +1,167 @@
+// Package caddymodule is the thin Caddy adapter of the realtime hub: the
+// `realtime` HTTP handler that authenticates and upgrades WebSocket
+// handshakes, and the `realtime` app that shares one hub between every
+// handler of a configuration and across reloads.
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/frankenphp-realtime/realtime/internal/auth"
+	"github.com/frankenphp-realtime/realtime/internal/hub"
+)
+
+func init() {
+	caddy.RegisterModule(new(App))
+}
+
+// hubs keeps hubs alive across config reloads: a reload whose realtime
+// options are unchanged finds the running hub under the same key, so no
+// connection is dropped.
+var hubs = caddy.NewUsagePool()
+
+// shutdownTimeout bounds how long closing connections may take.
+const shutdownTimeout = 10 * time.Second
+
+// App is the per-configuration owner of the shared hub. It is instantiated
+// on demand by the first realtime handler; it is not configured directly.
+type App struct {
+	mu      sync.Mutex
+	options *Options
+	key     string
+	shared  *sharedHub
+	logger  *slog.Logger
+}
+
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)
+
+// CaddyModule returns the Caddy module information.
+func (*App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "realtime", New: func() caddy.Module { return new(App) }}
+}
+
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Slogger()
+	return nil
+}
+
+func (a *App) Start() error { return nil }
+func (a *App) Stop() error  { return nil }
+
+// Cleanup releases this configuration's hold on the hub; the hub shuts down
+// when no configuration holds it any more.
+func (a *App) Cleanup() error {
+	if a.key == "" {
+		return nil
+	}
+	_, err := hubs.Delete(a.key)
+	return err
+}
+
+// acquire returns the hub for opts, creating it or reusing the one a
+// previous configuration started with the same options.
+func (a *App) acquire(opts Options) (*sharedHub, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.options != nil {
+		if diff := a.options.firstDifference(opts); diff != "" {
+			return nil, fmt.Errorf("realtime: option %s differs between two realtime handlers; all handlers share one hub and must be configured alike", diff)
+		}
+		return a.shared, nil
+	}
+	keyJSON, err := json.Marshal(opts)
+	if err != nil {
+		return nil, err
+	}
+	key := string(keyJSON)
+	val, _, err := hubs.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return newSharedHub(opts, a.logger)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.options, a.key, a.shared = &opts, key, val.(*sharedHub)
+	return a.shared, nil
+}
+
+// sharedHub is a running hub and the endpoint clients built for it.
+type sharedHub struct {
+	hub    *hub.Hub
+	authn  *auth.Authenticator
+	logger *slog.Logger
+	// server is the Caddy server that last routed a request to a realtime
+	// handler: endpoints given as a path run through it in-process.
+	server atomic.Pointer[caddyhttp.Server]
+}
+
+func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
+	s := &sharedHub{logger: logger}
+	local := http.HandlerFunc(s.serveLocal)
+	s.authn = &auth.Authenticator{
+		Endpoint: auth.Endpoint{Target: opts.AuthEndpoint, Local: local},
+		Timeout:  time.Duration(opts.AuthTimeout),
+	}
+	var authorizer hub.Authorizer
+	if opts.AuthorizeEndpoint != "" {
+		authorizer = &auth.Authorizer{
+			Endpoint: auth.Endpoint{Target: opts.AuthorizeEndpoint, Local: local},
+			Timeout:  time.Duration(opts.AuthTimeout),
+		}
+	}
+	h, err := hub.New(hub.Config{
+		Broker:           hub.NewMemoryBroker(),
+		Authorizer:       authorizer,
+		MaxFrameSize:     opts.MaxFrameSize,
+		MaxMessageSize:   opts.MaxMessageSize,
+		MaxSubscriptions: opts.MaxSubscriptions,
+		MaxPendingBytes:  opts.MaxPendingBytes,
+		MaxConnections:   opts.MaxConnections,
+		PingInterval:     time.Duration(opts.PingInterval),
+		AuthTimeout:      time.Duration(opts.AuthTimeout),
+		Logger:           logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("realtime: starting hub: %w", err)
+	}
+	s.hub = h
+	hub.Register(h)
+	return s, nil
+}
+
+// Destruct runs when the last configuration using this hub is unloaded:
+// shutdown or a reload that changed the realtime options.
+func (s *sharedHub) Destruct() error {
+	hub.Unregister(s.hub)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return s.hub.Shutdown(ctx, hub.CloseGoingAway, "server shutting down")
+}
+
+func (s *sharedHub) noteServer(r *http.Request) {
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && s.server.Load() != srv {
+		s.server.Store(srv)
+	}
+}
+
+func (s *sharedHub) serveLocal(w http.ResponseWriter, r *http.Request) {
+	srv := s.server.Load()
+	if srv == nil {
+		http.Error(w, "realtime: no server to run the endpoint in-process", http.StatusServiceUnavailable)
+		return
+	}
+	srv.ServeHTTP(w, r)
+}

@@ -1,0 +1,202 @@
+// Package auth calls the PHP application's endpoints: the auth endpoint that
+// identifies a WebSocket handshake, and the authorize endpoint that decides
+// private and presence subscriptions.
+//
+// An endpoint given as a path is served in-process by the server's own
+// handler chain (FrankenPHP runs the script on a PHP thread, no socket); an
+// http(s):// URL is requested over HTTP.
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxBody bounds what is read of an endpoint's response.
+const maxBody = 64 << 10
+
+// Endpoint is a PHP endpoint, local or remote.
+type Endpoint struct {
+	// Target is the configured value: a path ("/auth.php") or an http(s) URL.
+	Target string
+	// Local serves a path target in-process; required when Target is a path.
+	Local http.Handler
+	// Client performs URL targets; http.DefaultClient when nil.
+	Client *http.Client
+}
+
+// IsURL reports whether target names a remote endpoint rather than a path.
+func IsURL(target string) bool {
+	return strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
+}
+
+// ParseTarget checks an endpoint option's value.
+func ParseTarget(target string) error {
+	if IsURL(target) {
+		u, err := url.Parse(target)
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("%q is not a valid http(s) URL", target)
+		}
+		return nil
+	}
+	if !strings.HasPrefix(target, "/") {
+		return fmt.Errorf("%q must be a path starting with / or an http(s):// URL", target)
+	}
+	return nil
+}
+
+// response is what an endpoint answered.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// ErrUnavailable means the endpoint could not be reached or did not answer
+// in time: the handshake gets a 503.
+var ErrUnavailable = errors.New("endpoint unavailable")
+
+// do sends a request built from the original one's identifying headers.
+func (e *Endpoint) do(ctx context.Context, method string, origin *http.Request, header http.Header, body []byte) (*response, error) {
+	if IsURL(e.Target) {
+		return e.doHTTP(ctx, method, header, body)
+	}
+	return e.doLocal(ctx, method, origin, header, body)
+}
+
+func (e *Endpoint) doHTTP(ctx context.Context, method string, header http.Header, body []byte) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, e.Target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header
+	client := e.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading response: %v", ErrUnavailable, err)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// doLocal runs the endpoint through the server's handler chain. The handler
+// runs in its own goroutine so that a script that overruns the deadline
+// cannot hold the handshake; its late answer is discarded.
+func (e *Endpoint) doLocal(ctx context.Context, method string, origin *http.Request, header http.Header, body []byte) (*response, error) {
+	if e.Local == nil {
+		return nil, fmt.Errorf("%w: no in-process handler for %s", ErrUnavailable, e.Target)
+	}
+	u, err := url.ParseRequestURI(e.Target)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, e.Target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.URL = u
+	req.RequestURI = e.Target
+	req.Header = header
+	if origin != nil {
+		req.Host = origin.Host
+		req.RemoteAddr = origin.RemoteAddr
+		req.TLS = origin.TLS
+		req.Proto, req.ProtoMajor, req.ProtoMinor = origin.Proto, origin.ProtoMajor, origin.ProtoMinor
+	}
+	rec := newRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				rec.fail(fmt.Errorf("%w: handler panicked: %v", ErrUnavailable, p))
+			}
+		}()
+		e.Local.ServeHTTP(rec, req)
+	}()
+	select {
+	case <-done:
+		return rec.result()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %s did not answer in time", ErrUnavailable, e.Target)
+	}
+}
+
+// forwardedHeader copies the headers the endpoint needs to identify the
+// user (SPEC §3) and adds the client address.
+func forwardedHeader(r *http.Request) http.Header {
+	h := http.Header{}
+	for _, k := range []string{"Cookie", "Authorization", "Origin", "User-Agent"} {
+		if v := r.Header.Values(k); len(v) > 0 {
+			h[k] = append([]string(nil), v...)
+		}
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		h.Set("X-Forwarded-For", host)
+	}
+	return h
+}
+
+// recorder is a minimal http.ResponseWriter that keeps the first maxBody
+// bytes of the body.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	err    error
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	if room := maxBody - r.body.Len(); room > 0 {
+		r.body.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (r *recorder) Flush() {}
+
+func (r *recorder) fail(err error) { r.err = err }
+
+func (r *recorder) result() (*response, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return &response{status: r.status, header: r.header, body: r.body.Bytes()}, nil
+}
+
+// timeoutContext bounds a call to an endpoint.
+func timeoutContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}

@@ -1,0 +1,327 @@
+// Package hub is the in-process realtime hub: it tracks authenticated
+// WebSocket connections and their channel subscriptions, and fans out what
+// PHP publishes through a Broker (memory for one node, Valkey for a cluster).
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/frankenphp-realtime/realtime/internal/protocol"
+)
+
+// Defaults of SPEC §2.
+const (
+	DefaultMaxFrameSize     = 16 << 10
+	DefaultMaxMessageSize   = 64 << 10
+	DefaultMaxSubscriptions = 100
+	DefaultMaxPendingBytes  = 1 << 20
+	DefaultPingInterval     = 25 * time.Second
+	DefaultAuthTimeout      = 5 * time.Second
+)
+
+// Authorizer decides subscriptions to private-* and presence-* channels.
+type Authorizer interface {
+	// Authorize returns nil to allow, an error wrapping ErrForbidden to refuse,
+	// any other error when it could not decide.
+	Authorize(ctx context.Context, channel string, id Identity) error
+}
+
+// Config holds the hub's limits and collaborators. Zero limits take the
+// defaults above.
+type Config struct {
+	Broker           Broker
+	Authorizer       Authorizer // nil: private and presence channels are forbidden
+	MaxFrameSize     int
+	MaxMessageSize   int
+	MaxSubscriptions int
+	MaxPendingBytes  int
+	MaxConnections   int // 0: unlimited
+	PingInterval     time.Duration
+	AuthTimeout      time.Duration
+	Logger           *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Broker == nil {
+		c.Broker = NewMemoryBroker()
+	}
+	setDefault(&c.MaxFrameSize, DefaultMaxFrameSize)
+	setDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
+	setDefault(&c.MaxSubscriptions, DefaultMaxSubscriptions)
+	setDefault(&c.MaxPendingBytes, DefaultMaxPendingBytes)
+	setDefault(&c.PingInterval, DefaultPingInterval)
+	setDefault(&c.AuthTimeout, DefaultAuthTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Topic prefixes the hub gives the broker: one topic per channel, one per user.
+const (
+	channelTopic = "c:"
+	userTopic    = "u:"
+)
+
+// User topic payloads start with one of these bytes.
+const (
+	userDirect     = 'd'
+	userDisconnect = 'x'
+)
+
+// Hub fans publications out to local connections.
+type Hub struct {
+	cfg    Config
+	log    *slog.Logger
+	nodeID string
+
+	channels *index // channel -> subscribed clients
+	users    *index // user id -> connected clients
+	locks    *keyLocks
+
+	clients   sync.Map // *Client -> struct{}
+	count     atomic.Int64
+	nextID    atomic.Uint64
+	closing   atomic.Bool
+	detached  chan struct{} // signalled whenever a client detaches
+	stopPings chan struct{}
+	pingsDone chan struct{}
+
+	upgraderOnce sync.Once
+	gwsUpgrader  *gws.Upgrader
+}
+
+// New starts a hub and its broker.
+func New(cfg Config) (*Hub, error) {
+	cfg.setDefaults()
+	var node [6]byte
+	_, _ = rand.Read(node[:])
+	h := &Hub{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		nodeID:    hex.EncodeToString(node[:]),
+		channels:  newIndex(),
+		users:     newIndex(),
+		locks:     newKeyLocks(),
+		detached:  make(chan struct{}, 1),
+		stopPings: make(chan struct{}),
+		pingsDone: make(chan struct{}),
+	}
+	if err := cfg.Broker.Run(h); err != nil {
+		return nil, err
+	}
+	go h.pingLoop()
+	return h, nil
+}
+
+// Config returns the effective configuration, defaults applied.
+func (h *Hub) Config() Config { return h.cfg }
+
+// Full reports whether MaxConnections is reached.
+func (h *Hub) Full() bool {
+	return h.cfg.MaxConnections > 0 && h.count.Load() >= int64(h.cfg.MaxConnections)
+}
+
+// Connect registers an authenticated connection writing through t.
+func (h *Hub) Connect(t Transport, id Identity) (*Client, error) {
+	if h.closing.Load() {
+		return nil, ErrClosed
+	}
+	c := &Client{
+		hub:      h,
+		id:       h.nodeID + "." + strconv.FormatUint(h.nextID.Add(1), 36),
+		identity: id,
+		subs:     make(map[string]struct{}),
+	}
+	c.out = newOutbound(t, h.cfg.MaxPendingBytes, func(overflow bool) {
+		if overflow {
+			// Closing may block up to the close deadline: never in the
+			// delivering goroutine.
+			go t.Close(CloseSlowConsumer, "slow consumer")
+		}
+	})
+	h.clients.Store(c, struct{}{})
+	h.count.Add(1)
+	h.addUser(c)
+	c.send(protocol.Connected(id.UserID, c.id))
+	return c, nil
+}
+
+// Disconnected must be called once when a connection's read loop ends.
+func (h *Hub) Disconnected(c *Client) { c.detach() }
+
+func (h *Hub) removeClient(c *Client) {
+	h.removeUser(c)
+	if _, ok := h.clients.LoadAndDelete(c); ok {
+		h.count.Add(-1)
+	}
+	select {
+	case h.detached <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Hub) authorize(channel string, id Identity) error {
+	if h.cfg.Authorizer == nil {
+		return ErrForbidden
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.AuthTimeout)
+	defer cancel()
+	return h.cfg.Authorizer.Authorize(ctx, channel, id)
+}
+
+// addSubscription indexes c under channel and subscribes the broker for the
+// channel's first local subscriber, rolling back if that fails.
+func (h *Hub) addSubscription(channel string, c *Client) error {
+	unlock := h.locks.lock(channelTopic + channel)
+	defer unlock()
+	if !h.channels.add(channel, c) {
+		return nil
+	}
+	if err := h.cfg.Broker.Subscribe(context.Background(), channelTopic+channel); err != nil {
+		h.channels.remove(channel, c)
+		return err
+	}
+	return nil
+}
+
+func (h *Hub) removeSubscription(channel string, c *Client) {
+	unlock := h.locks.lock(channelTopic + channel)
+	defer unlock()
+	if h.channels.remove(channel, c) {
+		if err := h.cfg.Broker.Unsubscribe(context.Background(), channelTopic+channel); err != nil {
+			h.log.Warn("realtime: broker unsubscribe failed", slog.String("channel", channel), slog.Any("error", err))
+		}
+	}
+}
+
+func (h *Hub) addUser(c *Client) {
+	unlock := h.locks.lock(userTopic + c.identity.UserID)
+	defer unlock()
+	if h.users.add(c.identity.UserID, c) {
+		if err := h.cfg.Broker.Subscribe(context.Background(), userTopic+c.identity.UserID); err != nil {
+			h.log.Warn("realtime: broker user subscribe failed", slog.String("user_id", c.identity.UserID), slog.Any("error", err))
+		}
+	}
+}
+
+func (h *Hub) removeUser(c *Client) {
+	unlock := h.locks.lock(userTopic + c.identity.UserID)
+	defer unlock()
+	if h.users.remove(c.identity.UserID, c) {
+		if err := h.cfg.Broker.Unsubscribe(context.Background(), userTopic+c.identity.UserID); err != nil {
+			h.log.Warn("realtime: broker user unsubscribe failed", slog.String("user_id", c.identity.UserID), slog.Any("error", err))
+		}
+	}
+}
+
+// membersFor returns the member list a subscribed frame carries: the users
+// of a presence channel, nil for other channels.
+func (h *Hub) membersFor(channel string) []string {
+	if !protocol.IsPresence(channel) {
+		return nil
+	}
+	return h.localUsers(channel)
+}
+
+func (h *Hub) localUsers(channel string) []string {
+	seen := make(map[string]struct{})
+	h.channels.each(channel, func(c *Client) { seen[c.identity.UserID] = struct{}{} })
+	users := make([]string, 0, len(seen))
+	for u := range seen {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	return users
+}
+
+// HandleBrokerMessage delivers a publication to the local connections.
+func (h *Hub) HandleBrokerMessage(topic string, data []byte) {
+	switch {
+	case len(topic) > len(channelTopic) && topic[:len(channelTopic)] == channelTopic:
+		h.channels.each(topic[len(channelTopic):], func(c *Client) { c.send(data) })
+	case len(topic) > len(userTopic) && topic[:len(userTopic)] == userTopic && len(data) > 0:
+		user := topic[len(userTopic):]
+		switch data[0] {
+		case userDirect:
+			frame := data[1:]
+			h.users.each(user, func(c *Client) { c.send(frame) })
+		case userDisconnect:
+			h.users.each(user, func(c *Client) {
+				go c.Close(CloseDisconnected, "disconnected by the application")
+			})
+		}
+	}
+}
+
+func (h *Hub) pingLoop() {
+	defer close(h.pingsDone)
+	t := time.NewTicker(h.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stopPings:
+			return
+		case <-t.C:
+			h.clients.Range(func(k, _ any) bool {
+				k.(*Client).out.enqueue(outFrame{ping: true})
+				return true
+			})
+		}
+	}
+}
+
+// Stats is a snapshot of this node's load.
+type Stats struct {
+	Connections   int `json:"connections"`
+	Channels      int `json:"channels"`
+	Subscriptions int `json:"subscriptions"`
+}
+
+// Stats counts this node's connections, channels and subscriptions.
+func (h *Hub) Stats() Stats {
+	channels, subs := h.channels.counts()
+	return Stats{Connections: int(h.count.Load()), Channels: channels, Subscriptions: subs}
+}
+
+// Shutdown closes every connection with code (1001 for a server shutdown or
+// a configuration change), waits up to the context's deadline for them to
+// detach, and stops the broker.
+func (h *Hub) Shutdown(ctx context.Context, code uint16, reason string) error {
+	if !h.closing.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(h.stopPings)
+	<-h.pingsDone
+	h.clients.Range(func(k, _ any) bool {
+		go k.(*Client).Close(code, reason)
+		return true
+	})
+	var err error
+	for h.count.Load() > 0 && err == nil {
+		select {
+		case <-h.detached:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if berr := h.cfg.Broker.Close(); err == nil {
+		err = berr
+	}
+	return err
+}

@@ -1,0 +1,108 @@
+package hub
+
+import "sync"
+
+// Transport is the write side of one WebSocket connection. Writes from the
+// hub are serialised by the outbound queue; Close may be called concurrently
+// with a write in progress and must make it return promptly.
+type Transport interface {
+	// WriteText writes one text message, failing after a bounded time.
+	WriteText(data []byte) error
+	// WritePing writes a ping control frame.
+	WritePing() error
+	// Close sends a close frame if it can within a short deadline, then
+	// closes the underlying connection.
+	Close(code uint16, reason string)
+}
+
+type outFrame struct {
+	ping bool
+	data []byte
+}
+
+// outbound is a connection's bounded send queue. Enqueue never blocks: the
+// hub and the broker's delivery loop hand frames over and move on. A single
+// flusher goroutine exists only while frames are pending, so idle
+// connections cost no goroutine beyond gws's read loop.
+type outbound struct {
+	transport Transport
+	limit     int
+	onError   func(overflow bool)
+
+	mu       sync.Mutex
+	queue    []outFrame
+	pending  int
+	flushing bool
+	closed   bool
+}
+
+func newOutbound(t Transport, limit int, onError func(overflow bool)) *outbound {
+	return &outbound{transport: t, limit: limit, onError: onError}
+}
+
+// enqueue adds a frame; it reports false when the connection is closed or
+// the backlog would exceed the limit, in which case onError(true) runs.
+func (o *outbound) enqueue(f outFrame) bool {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return false
+	}
+	if o.pending+len(f.data) > o.limit {
+		o.closed = true
+		o.queue, o.pending = nil, 0
+		o.mu.Unlock()
+		o.onError(true)
+		return false
+	}
+	o.queue = append(o.queue, f)
+	o.pending += len(f.data)
+	start := !o.flushing
+	o.flushing = true
+	o.mu.Unlock()
+	if start {
+		go o.flush()
+	}
+	return true
+}
+
+func (o *outbound) flush() {
+	for {
+		o.mu.Lock()
+		if o.closed || len(o.queue) == 0 {
+			o.flushing = false
+			o.queue, o.pending = nil, 0
+			o.mu.Unlock()
+			return
+		}
+		batch := o.queue
+		o.queue = nil
+		o.mu.Unlock()
+
+		for i, f := range batch {
+			var err error
+			if f.ping {
+				err = o.transport.WritePing()
+			} else {
+				err = o.transport.WriteText(f.data)
+			}
+			o.mu.Lock()
+			o.pending -= len(f.data)
+			o.mu.Unlock()
+			if err != nil {
+				o.shut()
+				o.onError(false)
+				return
+			}
+			batch[i] = outFrame{}
+		}
+	}
+}
+
+// shut drops whatever is queued and refuses further frames.
+func (o *outbound) shut() {
+	o.mu.Lock()
+	o.closed = true
+	o.queue, o.pending = nil, 0
+	o.mu.Unlock()
+}
