@@ -105,7 +105,11 @@ func (e *Endpoint) doLocal(ctx context.Context, method string, origin *http.Requ
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, e.Target, bytes.NewReader(body))
+	// A fresh context: the handshake's carries Caddy's per-request state
+	// (replacer, vars, route groups), which the nested request must not share.
+	reqCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, method, e.Target, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
