@@ -10,12 +10,12 @@ import (
 
 // Close codes the server sends (SPEC §4).
 const (
-	CloseNormal        = 1000
-	CloseGoingAway     = 1001
-	CloseUnsupported   = 1003
-	CloseTooLarge      = 1009
-	CloseDisconnected  = 4001
-	CloseSlowConsumer  = 4008
+	CloseNormal       = 1000
+	CloseGoingAway    = 1001
+	CloseUnsupported  = 1003
+	CloseTooLarge     = 1009
+	CloseDisconnected = 4001
+	CloseSlowConsumer = 4008
 )
 
 // Identity is who a connection authenticated as, and what the authorize
@@ -155,4 +155,3 @@ func (c *Client) subscriptionCount() int {
 	defer c.mu.Unlock()
 	return len(c.subs)
 }
-
