@@ -1,0 +1,38 @@
+<?php
+
+declare(strict_types=1);
+
+/*
+ * Called by the `realtime` handler when a connection subscribes to a
+ * private-* or presence-* channel: POST with form fields `channel` and
+ * `user_id`, plus the cookies captured at connect. 2xx allows, 403 denies.
+ *
+ * Policy of the demo:
+ *   presence-lobby       every signed-in user
+ *   private-user.<id>    only user <id> (e.g. for broadcastToUser-like feeds)
+ */
+
+require __DIR__ . '/../src/bootstrap.php';
+
+use Realtime\Demo\Auth;
+use Realtime\Demo\Http;
+
+if (Http::method() !== 'POST') {
+    header('Allow: POST');
+    Http::text(405, "Method Not Allowed\n");
+}
+
+$channel = $_POST['channel'] ?? null;
+$userId = $_POST['user_id'] ?? null;
+$cookieUser = Auth::user();
+
+// The cookie must still be valid and belong to the connection's user: a
+// token that expired since the handshake cannot join new channels.
+if ($cookieUser === null || !is_string($userId) || !hash_equals($cookieUser, $userId)) {
+    Http::text(403, "forbidden\n");
+}
+
+$allowed = is_string($channel)
+    && ($channel === 'presence-lobby' || $channel === 'private-user.' . $cookieUser);
+
+Http::text($allowed ? 200 : 403, $allowed ? "ok\n" : "forbidden\n");
