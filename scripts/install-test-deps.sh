@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs what the test suites need and the machine lacks. Idempotent and
+# quick when everything is present.
+source "$(dirname "$0")/lib.sh"
+
+"$(dirname "$0")/install-phpunit.sh"

@@ -1,0 +1,407 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Realtime\Tests\Support;
+
+/**
+ * Runs the real bin/frankenphp with a generated Caddyfile on a free loopback
+ * port, for integration tests.
+ *
+ * Every wait is a bounded poll for a condition (port answering, process
+ * gone); failures carry the tail of the server's log.
+ */
+final class Server
+{
+    /** @var resource|null */
+    private $process = null;
+    private int $port = 0;
+    private ?int $adminPort = null;
+    private string $workDir;
+    private string $logFile;
+    private string $appDir;
+    /** Exit code once the process is gone (proc_get_status() reports it only once). */
+    private ?int $exitCode = null;
+
+    /**
+     * @param string                $realtimeOptions body of the `realtime { ... }` block (may be empty)
+     * @param string|null           $appDir          document root; default tests/fixtures/app
+     * @param bool                  $withAdmin       enable Caddy's admin API on another free loopback port
+     * @param string                $siteDirectives  extra directives for the site block
+     * @param string                $globalOptions   extra global options
+     * @param array<string, string> $env             extra environment for the server process
+     */
+    public function __construct(
+        private readonly string $realtimeOptions = '',
+        ?string $appDir = null,
+        private readonly bool $withAdmin = false,
+        private readonly string $siteDirectives = '',
+        private readonly string $globalOptions = '',
+        private readonly array $env = [],
+    ) {
+        $this->appDir = $appDir ?? self::root() . '/tests/fixtures/app';
+        $dir = sys_get_temp_dir() . '/realtime-test-' . bin2hex(random_bytes(6));
+        if (!mkdir($dir, 0700, true)) {
+            throw new \RuntimeException("cannot create $dir");
+        }
+        $this->workDir = $dir;
+        $this->logFile = "$dir/server.log";
+    }
+
+    public static function root(): string
+    {
+        return dirname(__DIR__, 2);
+    }
+
+    /** The binary under test: $FRANKENPHP_BIN or bin/frankenphp. */
+    public static function binary(): string
+    {
+        $bin = getenv('FRANKENPHP_BIN');
+
+        return $bin !== false && $bin !== '' ? $bin : self::root() . '/bin/frankenphp';
+    }
+
+    /** Fails with a clear message when the binary has not been built. */
+    public static function requireBinary(): string
+    {
+        $bin = self::binary();
+        if (!is_file($bin) || !is_executable($bin)) {
+            throw new \RuntimeException("$bin not found or not executable: build it first (make build) or set FRANKENPHP_BIN");
+        }
+
+        return $bin;
+    }
+
+    public function start(float $timeout = 30.0): void
+    {
+        if ($this->process !== null) {
+            return;
+        }
+        $bin = self::requireBinary();
+        // A port found free can be taken before Caddy binds it; retry then.
+        for ($attempt = 1; ; ++$attempt) {
+            $this->port = self::freePort();
+            $this->adminPort = $this->withAdmin ? self::freePort() : null;
+            file_put_contents($this->caddyfilePath(), $this->caddyfile());
+            $this->launch($bin);
+            try {
+                $this->waitUntilServing($timeout);
+
+                return;
+            } catch (\RuntimeException $e) {
+                $inUse = str_contains($this->log(), 'address already in use');
+                $this->stop();
+                if (!$inUse || $attempt >= 3) {
+                    throw $e;
+                }
+            }
+        }
+    }
+
+    /** SIGTERM, bounded wait, then SIGKILL. Safe to call twice. */
+    public function stop(float $timeout = 10.0): void
+    {
+        if ($this->process === null) {
+            return;
+        }
+        if ($this->poll()) {
+            proc_terminate($this->process, 15);
+            if (!$this->waitForExit($timeout)) {
+                proc_terminate($this->process, 9);
+                $this->waitForExit(5.0);
+            }
+        }
+        proc_close($this->process);
+        $this->process = null;
+    }
+
+    /**
+     * Sends SIGTERM and returns the exit code once the process is gone, for
+     * tests of graceful shutdown (close code 1001 etc.).
+     */
+    public function terminate(float $timeout = 10.0): ?int
+    {
+        if ($this->process === null) {
+            return null;
+        }
+        proc_terminate($this->process, 15);
+        $code = $this->waitForExit($timeout) ? $this->exitCode : null;
+        $this->stop();
+
+        return $code;
+    }
+
+    public function isRunning(): bool
+    {
+        return $this->process !== null && $this->poll();
+    }
+
+    /** Exit code of the stopped process, null while it runs or if unknown. */
+    public function exitCode(): ?int
+    {
+        return $this->exitCode;
+    }
+
+    public function __destruct()
+    {
+        $this->stop();
+        if (getenv('REALTIME_KEEP_TEST_LOGS') === false) {
+            self::removeTree($this->workDir);
+        }
+    }
+
+    /** Deletes the server's work dir (Caddyfile, log, Caddy's data/config dirs). */
+    private static function removeTree(string $dir): void
+    {
+        if (!is_dir($dir) || is_link($dir)) {
+            return;
+        }
+        $entries = new \RecursiveIteratorIterator(
+            new \RecursiveDirectoryIterator($dir, \FilesystemIterator::SKIP_DOTS),
+            \RecursiveIteratorIterator::CHILD_FIRST,
+        );
+        foreach ($entries as $entry) {
+            $entry->isDir() && !$entry->isLink() ? @rmdir($entry->getPathname()) : @unlink($entry->getPathname());
+        }
+        @rmdir($dir);
+    }
+
+    public function port(): int
+    {
+        return $this->port;
+    }
+
+    public function url(string $path = '/'): string
+    {
+        return "http://127.0.0.1:$this->port" . $path;
+    }
+
+    public function wsUrl(string $path = '/ws'): string
+    {
+        return "ws://127.0.0.1:$this->port" . $path;
+    }
+
+    public function adminUrl(string $path = '/'): string
+    {
+        if ($this->adminPort === null) {
+            throw new \LogicException('this server was started without the admin API (withAdmin: true)');
+        }
+
+        return "http://127.0.0.1:$this->adminPort" . $path;
+    }
+
+    /**
+     * @param array<string, string> $headers
+     */
+    public function http(string $method, string $path, array $headers = [], ?string $body = null, float $timeout = 10.0): HttpResponse
+    {
+        return self::request($method, str_starts_with($path, 'http') ? $path : $this->url($path), $headers, $body, $timeout);
+    }
+
+    /**
+     * POSTs form fields (application/x-www-form-urlencoded).
+     *
+     * @param array<string, string> $fields
+     * @param array<string, string> $headers
+     */
+    public function postForm(string $path, array $fields, array $headers = []): HttpResponse
+    {
+        return $this->http('POST', $path, ['Content-Type' => 'application/x-www-form-urlencoded', ...$headers], http_build_query($fields));
+    }
+
+    /**
+     * @param array<string, string> $headers
+     */
+    public static function request(string $method, string $url, array $headers = [], ?string $body = null, float $timeout = 10.0): HttpResponse
+    {
+        $curl = curl_init($url);
+        $responseHeaders = [];
+        $lines = [];
+        foreach ($headers as $name => $value) {
+            $lines[] = "$name: $value";
+        }
+        $lines[] = 'Expect:'; // no 100-continue round trip for POST bodies
+        curl_setopt_array($curl, [
+            CURLOPT_CUSTOMREQUEST => $method,
+            CURLOPT_RETURNTRANSFER => true,
+            CURLOPT_HTTPHEADER => $lines,
+            CURLOPT_TIMEOUT_MS => (int) ($timeout * 1000),
+            CURLOPT_CONNECTTIMEOUT_MS => (int) (min($timeout, 5.0) * 1000),
+            CURLOPT_NOPROXY => '*',
+            CURLOPT_HEADERFUNCTION => static function ($handle, string $line) use (&$responseHeaders): int {
+                if (str_starts_with($line, 'HTTP/')) {
+                    $responseHeaders = []; // a new response (e.g. after 100 Continue)
+                } elseif (str_contains($line, ':')) {
+                    [$name, $value] = explode(':', $line, 2);
+                    $responseHeaders[strtolower(trim($name))][] = trim($value);
+                }
+
+                return strlen($line);
+            },
+        ]);
+        if ($body !== null) {
+            curl_setopt($curl, CURLOPT_POSTFIELDS, $body);
+        }
+        $result = curl_exec($curl);
+        if ($result === false) {
+            $error = curl_error($curl);
+            curl_close($curl);
+            throw new \RuntimeException("$method $url failed: $error");
+        }
+        $status = (int) curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+        curl_close($curl);
+
+        return new HttpResponse($status, $responseHeaders, (string) $result);
+    }
+
+    public function caddyfile(): string
+    {
+        $admin = $this->adminPort === null ? 'admin off' : "admin 127.0.0.1:$this->adminPort";
+        $global = self::indent(implode("\n", array_filter([$admin, 'frankenphp', 'auto_https off', trim($this->globalOptions)])), 1);
+        $options = trim($this->realtimeOptions);
+        $realtime = $options === '' ? 'realtime' : "realtime {\n" . self::indent($options, 1) . "\n}";
+        $site = self::indent(implode("\n", array_filter([
+            "root * {$this->appDir}",
+            trim($this->siteDirectives),
+            "handle /ws {\n" . self::indent($realtime, 1) . "\n}",
+            'php_server',
+        ])), 1);
+
+        // Tab-indented like `caddy fmt` output, so Caddy logs no format warning.
+        return "{\n$global\n}\n\nhttp://127.0.0.1:$this->port {\n$site\n}\n";
+    }
+
+    /** Prefixes every non-blank line of $text with $depth tabs; blank lines become empty. */
+    private static function indent(string $text, int $depth): string
+    {
+        $lines = array_map(
+            static fn (string $l): string => trim($l) === '' ? '' : str_repeat("\t", $depth) . rtrim($l),
+            explode("\n", $text),
+        );
+
+        return implode("\n", $lines);
+    }
+
+    public function log(): string
+    {
+        return is_file($this->logFile) ? (string) file_get_contents($this->logFile) : '';
+    }
+
+    /** Current size of the log, to show later only what a test caused. */
+    public function logSize(): int
+    {
+        clearstatcache(true, $this->logFile);
+
+        return is_file($this->logFile) ? (int) filesize($this->logFile) : 0;
+    }
+
+    /** Log lines written since $offset (see logSize()), at most $lines of them. */
+    public function logSince(int $offset, int $lines = 60): string
+    {
+        $all = explode("\n", rtrim(substr($this->log(), $offset)));
+
+        return implode("\n", array_slice($all, -$lines));
+    }
+
+    public function logTail(int $lines = 60): string
+    {
+        $all = explode("\n", rtrim($this->log()));
+
+        return implode("\n", array_slice($all, -$lines));
+    }
+
+    /** A failure message with the server's configuration and recent log attached. */
+    public function diagnose(string $message): string
+    {
+        return $message
+            . "\n--- Caddyfile ---\n" . $this->caddyfile()
+            . "--- server log (tail, $this->logFile) ---\n" . $this->logTail();
+    }
+
+    private function launch(string $bin): void
+    {
+        $env = [
+            ...getenv(),
+            // Keep Caddy's autosave/storage out of the user's home.
+            'XDG_DATA_HOME' => "$this->workDir/data",
+            'XDG_CONFIG_HOME' => "$this->workDir/config",
+            ...$this->env,
+        ];
+        $process = proc_open(
+            [$bin, 'run', '--config', $this->caddyfilePath(), '--adapter', 'caddyfile'],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['file', $this->logFile, 'a'], 2 => ['file', $this->logFile, 'a']],
+            $pipes,
+            $this->workDir,
+            $env,
+        );
+        if (!is_resource($process)) {
+            throw new \RuntimeException("cannot start $bin");
+        }
+        $this->process = $process;
+        $this->exitCode = null;
+    }
+
+    private function waitUntilServing(float $timeout): void
+    {
+        $deadline = microtime(true) + $timeout;
+        $lastError = '';
+        while (microtime(true) < $deadline) {
+            if (!$this->isRunning()) {
+                throw new \RuntimeException($this->diagnose('the server exited during startup (exit code ' . ($this->exitCode ?? 'unknown') . ')'));
+            }
+            try {
+                self::request('GET', $this->url('/'), [], null, 1.0);
+
+                return; // any HTTP answer means Caddy and PHP are up
+            } catch (\RuntimeException $e) {
+                $lastError = $e->getMessage();
+            }
+            usleep(50_000); // poll interval while the port is not yet bound
+        }
+        throw new \RuntimeException($this->diagnose(sprintf('the server did not answer HTTP within %.0fs (%s)', $timeout, $lastError)));
+    }
+
+    private function waitForExit(float $timeout): bool
+    {
+        $deadline = microtime(true) + $timeout;
+        while ($this->poll()) {
+            if (microtime(true) >= $deadline) {
+                return false;
+            }
+            usleep(20_000); // poll interval for process exit
+        }
+
+        return true;
+    }
+
+    /** Whether the process still runs; records its exit code when it stops. */
+    private function poll(): bool
+    {
+        if ($this->process === null) {
+            return false;
+        }
+        $status = proc_get_status($this->process);
+        if (!$status['running'] && $this->exitCode === null && $status['exitcode'] !== -1) {
+            $this->exitCode = $status['exitcode'];
+        }
+
+        return $status['running'];
+    }
+
+    private function caddyfilePath(): string
+    {
+        return "$this->workDir/Caddyfile";
+    }
+
+    private static function freePort(): int
+    {
+        $socket = stream_socket_server('tcp://127.0.0.1:0', $errno, $errstr);
+        if ($socket === false) {
+            throw new \RuntimeException("cannot bind a loopback port: $errstr");
+        }
+        $name = (string) stream_socket_get_name($socket, false);
+        fclose($socket);
+
+        return (int) substr($name, strrpos($name, ':') + 1);
+    }
+}
