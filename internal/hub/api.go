@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/binary"
 	"strings"
 
 	"github.com/frankenphp-realtime/realtime/internal/protocol"
@@ -61,7 +62,23 @@ func truncate(s string) string {
 // publishes, so that every API implementation puts the same bytes on the
 // broker.
 func ChannelFrame(channel string, message []byte) (topic string, data []byte) {
-	return channelTopic + channel, protocol.Message(channel, message)
+	return channelTopic + channel, append([]byte{channelMessage}, protocol.Message(channel, message)...)
+}
+
+// presencePayload carries a join/leave frame and the user it is about, whom
+// receiving nodes leave out.
+func presencePayload(m Membership, frame []byte) (topic string, data []byte) {
+	data = append([]byte{channelPresence}, binary.AppendUvarint(nil, uint64(len(m.UserID)))...)
+	data = append(data, m.UserID...)
+	return channelTopic + m.Channel, append(data, frame...)
+}
+
+func decodePresencePayload(b []byte) (user string, frame []byte, ok bool) {
+	n, size := binary.Uvarint(b)
+	if size <= 0 || uint64(len(b)-size) < n {
+		return "", nil, false
+	}
+	return string(b[size : size+int(n)]), b[size+int(n):], true
 }
 
 func DirectPayload(userID string, message []byte) (topic string, data []byte) {
@@ -96,11 +113,11 @@ func (h *Hub) BroadcastToUser(ctx context.Context, userID string, message []byte
 	return h.publish(ctx, topic, data)
 }
 
-func (h *Hub) ChannelUsers(_ context.Context, channel string) ([]string, error) {
+func (h *Hub) ChannelUsers(ctx context.Context, channel string) ([]string, error) {
 	if err := CheckChannel(channel); err != nil {
 		return nil, err
 	}
-	return h.localUsers(channel), nil
+	return h.cfg.Presence.Users(ctx, channel)
 }
 
 func (h *Hub) DisconnectUser(ctx context.Context, userID string) error {

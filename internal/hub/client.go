@@ -110,6 +110,9 @@ func (c *Client) subscribe(req protocol.Request) {
 		c.refuse(req, protocol.CodeInternal, "subscription failed, try again later")
 		return
 	}
+	if err := c.hub.members.join(Membership{Channel: req.Channel, UserID: c.identity.UserID}); err != nil {
+		c.hub.log.Warn("realtime: presence join failed", slog.String("channel", req.Channel), slog.Any("error", err))
+	}
 	c.send(protocol.Subscribed(req.ID, req.Channel, c.hub.membersFor(req.Channel)))
 }
 
@@ -120,6 +123,7 @@ func (c *Client) unsubscribe(req protocol.Request) {
 	c.mu.Unlock()
 	if had {
 		c.hub.removeSubscription(req.Channel, c)
+		c.hub.members.leave(Membership{Channel: req.Channel, UserID: c.identity.UserID})
 	}
 	c.send(protocol.Unsubscribed(req.ID, req.Channel))
 }
@@ -146,6 +150,7 @@ func (c *Client) detach() {
 	c.out.shut()
 	for ch := range subs {
 		c.hub.removeSubscription(ch, c)
+		c.hub.members.leave(Membership{Channel: ch, UserID: c.identity.UserID})
 	}
 	c.hub.removeClient(c)
 }

@@ -27,6 +27,8 @@ const (
 	DefaultMaxPendingBytes  = 1 << 20
 	DefaultPingInterval     = 25 * time.Second
 	DefaultAuthTimeout      = 5 * time.Second
+	DefaultPresenceGrace    = 3 * time.Second
+	DefaultPresenceSweep    = time.Second
 )
 
 // Authorizer decides subscriptions to private-* and presence-* channels.
@@ -40,7 +42,12 @@ type Authorizer interface {
 // defaults above.
 type Config struct {
 	Broker           Broker
-	Authorizer       Authorizer // nil: private and presence channels are forbidden
+	Presence         Presence
+	Authorizer       Authorizer   // nil: private and presence channels are forbidden
+	PresenceHook     PresenceHook // nil: no hooks
+	// HookChannels selects the channels whose transitions call the
+	// presence hook; nil selects presence-* channels.
+	HookChannels func(channel string) bool
 	MaxFrameSize     int
 	MaxMessageSize   int
 	MaxSubscriptions int
@@ -48,13 +55,25 @@ type Config struct {
 	MaxConnections   int // 0: unlimited
 	PingInterval     time.Duration
 	AuthTimeout      time.Duration
-	Logger           *slog.Logger
+	// PresenceGrace delays a leave, so that a reload produces no noise.
+	PresenceGrace time.Duration
+	// PresenceSweep is how often dead nodes' memberships are looked for.
+	PresenceSweep time.Duration
+	Logger        *slog.Logger
 }
 
 func (c *Config) setDefaults() {
 	if c.Broker == nil {
 		c.Broker = NewMemoryBroker()
 	}
+	if c.Presence == nil {
+		c.Presence = NewMemoryPresence()
+	}
+	if c.HookChannels == nil {
+		c.HookChannels = protocol.IsPresence
+	}
+	setDefault(&c.PresenceGrace, DefaultPresenceGrace)
+	setDefault(&c.PresenceSweep, DefaultPresenceSweep)
 	setDefault(&c.MaxFrameSize, DefaultMaxFrameSize)
 	setDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
 	setDefault(&c.MaxSubscriptions, DefaultMaxSubscriptions)
@@ -78,6 +97,12 @@ const (
 	userTopic    = "u:"
 )
 
+// Channel topic payloads start with one of these bytes.
+const (
+	channelMessage  = 'm'
+	channelPresence = 'p'
+)
+
 // User topic payloads start with one of these bytes.
 const (
 	userDirect     = 'd'
@@ -93,6 +118,7 @@ type Hub struct {
 	channels *index // channel -> subscribed clients
 	users    *index // user id -> connected clients
 	locks    *keyLocks
+	members  *memberships
 
 	clients   sync.Map // *Client -> struct{}
 	count     atomic.Int64
@@ -101,6 +127,8 @@ type Hub struct {
 	detached  chan struct{} // signalled whenever a client detaches
 	stopPings chan struct{}
 	pingsDone chan struct{}
+	stopSweep chan struct{}
+	sweepDone chan struct{}
 
 	upgraderOnce sync.Once
 	gwsUpgrader  *gws.Upgrader
@@ -121,11 +149,15 @@ func New(cfg Config) (*Hub, error) {
 		detached:  make(chan struct{}, 1),
 		stopPings: make(chan struct{}),
 		pingsDone: make(chan struct{}),
+		stopSweep: make(chan struct{}),
+		sweepDone: make(chan struct{}),
 	}
+	h.members = newMemberships(h)
 	if err := cfg.Broker.Run(h); err != nil {
 		return nil, err
 	}
 	go h.pingLoop()
+	go h.sweepLoop()
 	return h, nil
 }
 
@@ -230,13 +262,20 @@ func (h *Hub) removeUser(c *Client) {
 	}
 }
 
-// membersFor returns the member list a subscribed frame carries: the users
-// of a presence channel, nil for other channels.
+// membersFor returns the member list a subscribed frame carries: the
+// cluster-wide users of a presence channel, nil for other channels.
 func (h *Hub) membersFor(channel string) []string {
 	if !protocol.IsPresence(channel) {
 		return nil
 	}
-	return h.localUsers(channel)
+	ctx, cancel := context.WithTimeout(context.Background(), presenceOpTimeout)
+	defer cancel()
+	users, err := h.cfg.Presence.Users(ctx, channel)
+	if err != nil {
+		h.log.Warn("realtime: presence unavailable, listing this node's members only", slog.String("channel", channel), slog.Any("error", err))
+		return h.localUsers(channel)
+	}
+	return users
 }
 
 func (h *Hub) localUsers(channel string) []string {
@@ -253,8 +292,24 @@ func (h *Hub) localUsers(channel string) []string {
 // HandleBrokerMessage delivers a publication to the local connections.
 func (h *Hub) HandleBrokerMessage(topic string, data []byte) {
 	switch {
-	case len(topic) > len(channelTopic) && topic[:len(channelTopic)] == channelTopic:
-		h.channels.each(topic[len(channelTopic):], func(c *Client) { c.send(data) })
+	case len(topic) > len(channelTopic) && topic[:len(channelTopic)] == channelTopic && len(data) > 0:
+		channel := topic[len(channelTopic):]
+		switch data[0] {
+		case channelMessage:
+			frame := data[1:]
+			h.channels.each(channel, func(c *Client) { c.send(frame) })
+		case channelPresence:
+			user, frame, ok := decodePresencePayload(data[1:])
+			if !ok {
+				return
+			}
+			// A user is not told about their own arrival.
+			h.channels.each(channel, func(c *Client) {
+				if c.identity.UserID != user {
+					c.send(frame)
+				}
+			})
+		}
 	case len(topic) > len(userTopic) && topic[:len(userTopic)] == userTopic && len(data) > 0:
 		user := topic[len(userTopic):]
 		switch data[0] {
@@ -308,6 +363,8 @@ func (h *Hub) Shutdown(ctx context.Context, code uint16, reason string) error {
 	}
 	close(h.stopPings)
 	<-h.pingsDone
+	close(h.stopSweep)
+	<-h.sweepDone
 	h.clients.Range(func(k, _ any) bool {
 		go k.(*Client).Close(code, reason)
 		return true
@@ -319,6 +376,10 @@ func (h *Hub) Shutdown(ctx context.Context, code uint16, reason string) error {
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
+	}
+	h.members.flush()
+	if perr := h.cfg.Presence.Close(); err == nil {
+		err = perr
 	}
 	if berr := h.cfg.Broker.Close(); err == nil {
 		err = berr
