@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/frankenphp-realtime/realtime/internal/auth"
 	"github.com/frankenphp-realtime/realtime/internal/hub"
@@ -41,6 +43,8 @@ type App struct {
 	key     string
 	shared  *sharedHub
 	logger  *slog.Logger
+	// registry is this configuration's Prometheus registry.
+	registry prometheus.Registerer
 }
 
 var (
@@ -56,6 +60,9 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Slogger()
+	if reg := ctx.GetMetricsRegistry(); reg != nil {
+		a.registry = reg
+	}
 	return nil
 }
 
@@ -94,7 +101,12 @@ func (a *App) acquire(opts Options) (*sharedHub, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.options, a.key, a.shared = &opts, key, val.(*sharedHub)
+	shared := val.(*sharedHub)
+	if err := shared.metrics.register(a.registry); err != nil {
+		_, _ = hubs.Delete(key)
+		return nil, fmt.Errorf("realtime: registering metrics: %w", err)
+	}
+	a.options, a.key, a.shared = &opts, key, shared
 	return a.shared, nil
 }
 
@@ -102,14 +114,21 @@ func (a *App) acquire(opts Options) (*sharedHub, error) {
 type sharedHub struct {
 	hub    *hub.Hub
 	authn  *auth.Authenticator
+	hook   *auth.Hook // nil without presence_endpoint
 	logger *slog.Logger
+
+	authDuration prometheus.Histogram
+	metrics      *metrics
 	// server is the Caddy server that last routed a request to a realtime
 	// handler: endpoints given as a path run through it in-process.
 	server atomic.Pointer[caddyhttp.Server]
+	// host is that request's Host, for in-process calls made outside any
+	// request (presence hooks), so that they reach the same site.
+	host atomic.Pointer[string]
 }
 
 func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
-	s := &sharedHub{logger: logger}
+	s := &sharedHub{logger: logger, authDuration: newAuthHistogram()}
 	local := http.HandlerFunc(s.serveLocal)
 	s.authn = &auth.Authenticator{
 		Endpoint: auth.Endpoint{Target: opts.AuthEndpoint, Local: local},
@@ -122,9 +141,17 @@ func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
 			Timeout:  time.Duration(opts.AuthTimeout),
 		}
 	}
+	var hook hub.PresenceHook
+	if opts.PresenceEndpoint != "" {
+		s.hook = auth.NewHook(auth.Endpoint{Target: opts.PresenceEndpoint, Local: local}, time.Duration(opts.AuthTimeout), logger)
+		hook = s.hook
+	}
 	h, err := hub.New(hub.Config{
 		Broker:           hub.NewMemoryBroker(),
 		Authorizer:       authorizer,
+		PresenceHook:     hook,
+		HookChannels:     globMatcher(opts.PresenceHookChannels),
+		PresenceGrace:    time.Duration(opts.PresenceGrace),
 		MaxFrameSize:     opts.MaxFrameSize,
 		MaxMessageSize:   opts.MaxMessageSize,
 		MaxSubscriptions: opts.MaxSubscriptions,
@@ -135,9 +162,13 @@ func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
 		Logger:           logger,
 	})
 	if err != nil {
+		if s.hook != nil {
+			s.hook.Close()
+		}
 		return nil, fmt.Errorf("realtime: starting hub: %w", err)
 	}
 	s.hub = h
+	s.metrics = newMetrics(s)
 	hub.Register(h)
 	return s, nil
 }
@@ -148,12 +179,20 @@ func (s *sharedHub) Destruct() error {
 	hub.Unregister(s.hub)
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	return s.hub.Shutdown(ctx, hub.CloseGoingAway, "server shutting down")
+	err := s.hub.Shutdown(ctx, hub.CloseGoingAway, "server shutting down")
+	if s.hook != nil {
+		s.hook.Close()
+	}
+	return err
 }
 
 func (s *sharedHub) noteServer(r *http.Request) {
 	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && s.server.Load() != srv {
 		s.server.Store(srv)
+	}
+	if h := s.host.Load(); h == nil || *h != r.Host {
+		host := r.Host
+		s.host.Store(&host)
 	}
 }
 
@@ -163,5 +202,22 @@ func (s *sharedHub) serveLocal(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "realtime: no server to run the endpoint in-process", http.StatusServiceUnavailable)
 		return
 	}
+	if r.Host == "" {
+		if h := s.host.Load(); h != nil {
+			r.Host = *h
+		}
+	}
 	srv.ServeHTTP(w, r)
+}
+
+// globMatcher matches channel names against presence_hook_channels globs.
+func globMatcher(globs []string) func(string) bool {
+	return func(channel string) bool {
+		for _, g := range globs {
+			if ok, _ := path.Match(g, channel); ok {
+				return true
+			}
+		}
+		return false
+	}
 }

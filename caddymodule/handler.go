@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -62,7 +63,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if hb.Full() {
 		return refuse(w, http.StatusServiceUnavailable, "too many connections")
 	}
+	started := time.Now()
 	identity, err := h.shared.authn.Authenticate(r.Context(), r)
+	h.shared.authDuration.Observe(time.Since(started).Seconds())
 	if err != nil {
 		status := auth.StatusFor(err)
 		if status == http.StatusServiceUnavailable {

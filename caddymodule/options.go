@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"path"
 	"reflect"
 	"strings"
 	"time"
@@ -93,6 +94,11 @@ func (o *Options) validate() error {
 		}
 		if err := auth.ParseTarget(target); err != nil {
 			return fmt.Errorf("realtime: %s: %v", name, err)
+		}
+	}
+	for _, glob := range o.PresenceHookChannels {
+		if _, err := path.Match(glob, ""); err != nil {
+			return fmt.Errorf("realtime: presence_hook_channels: invalid glob %q", glob)
 		}
 	}
 	for _, origin := range o.AllowedOrigins {

@@ -132,5 +132,9 @@ func (h *Hub) publish(ctx context.Context, topic string, data []byte) error {
 	if h.closing.Load() {
 		return ErrClosed
 	}
-	return h.cfg.Broker.Publish(ctx, topic, data)
+	if err := h.cfg.Broker.Publish(ctx, topic, data); err != nil {
+		return err
+	}
+	h.published.Add(1)
+	return nil
 }

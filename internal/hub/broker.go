@@ -27,6 +27,13 @@ type Broker interface {
 	Close() error
 }
 
+// BrokerStats is implemented by brokers that count their failures.
+type BrokerStats interface {
+	// BrokerCounters returns how many operations failed and how many times
+	// the broker reconnected, since it started.
+	BrokerCounters() (errors, reconnects int64)
+}
+
 // BrokerHandler receives what a Broker delivers. It must not block: it hands
 // data to bounded per-connection queues and returns.
 type BrokerHandler interface {

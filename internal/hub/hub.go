@@ -130,6 +130,8 @@ type Hub struct {
 	stopSweep chan struct{}
 	sweepDone chan struct{}
 
+	published, delivered, slowConsumers atomic.Int64
+
 	upgraderOnce sync.Once
 	gwsUpgrader  *gws.Upgrader
 }
@@ -182,6 +184,7 @@ func (h *Hub) Connect(t Transport, id Identity) (*Client, error) {
 	}
 	c.out = newOutbound(t, h.cfg.MaxPendingBytes, func(overflow bool) {
 		if overflow {
+			h.slowConsumers.Add(1)
 			// Closing may block up to the close deadline: never in the
 			// delivering goroutine.
 			go t.Close(CloseSlowConsumer, "slow consumer")
@@ -297,7 +300,9 @@ func (h *Hub) HandleBrokerMessage(topic string, data []byte) {
 		switch data[0] {
 		case channelMessage:
 			frame := data[1:]
-			h.channels.each(channel, func(c *Client) { c.send(frame) })
+			n := 0
+			h.channels.each(channel, func(c *Client) { c.send(frame); n++ })
+			h.delivered.Add(int64(n))
 		case channelPresence:
 			user, frame, ok := decodePresencePayload(data[1:])
 			if !ok {
@@ -315,7 +320,9 @@ func (h *Hub) HandleBrokerMessage(topic string, data []byte) {
 		switch data[0] {
 		case userDirect:
 			frame := data[1:]
-			h.users.each(user, func(c *Client) { c.send(frame) })
+			n := 0
+			h.users.each(user, func(c *Client) { c.send(frame); n++ })
+			h.delivered.Add(int64(n))
 		case userDisconnect:
 			h.users.each(user, func(c *Client) {
 				go c.Close(CloseDisconnected, "disconnected by the application")
@@ -339,6 +346,24 @@ func (h *Hub) pingLoop() {
 			})
 		}
 	}
+}
+
+// Counters are cumulative totals since the hub started, for metrics.
+type Counters struct {
+	Published     int64 // publications handed to the broker by this node
+	Delivered     int64 // message and direct frames queued to connections
+	SlowConsumers int64 // connections closed with 4008
+	BrokerErrors  int64
+	Reconnects    int64
+}
+
+// Counters returns the hub's totals, with the broker's when it keeps them.
+func (h *Hub) Counters() Counters {
+	c := Counters{Published: h.published.Load(), Delivered: h.delivered.Load(), SlowConsumers: h.slowConsumers.Load()}
+	if bs, ok := h.cfg.Broker.(BrokerStats); ok {
+		c.BrokerErrors, c.Reconnects = bs.BrokerCounters()
+	}
+	return c
 }
 
 // Stats is a snapshot of this node's load.
