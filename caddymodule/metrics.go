@@ -69,7 +69,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	stats, counts := m.shared.hub.Stats(), m.shared.hub.Counters()
-	gauge := func(d *prometheus.Desc, v int) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v)) }
+	gauge := func(d *prometheus.Desc, v int) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
+	}
 	counter := func(d *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/frankenphp-realtime/realtime/internal/protocol"
 )
@@ -35,6 +36,7 @@ type Client struct {
 	id       string
 	identity Identity
 	out      *outbound
+	inbound  tokenBucket
 
 	mu     sync.Mutex
 	subs   map[string]struct{}
@@ -52,6 +54,11 @@ func (c *Client) send(frame []byte) { c.out.enqueue(outFrame{data: frame}) }
 // HandleText processes one client text frame. Frames of one client are
 // handled in order; a bad frame gets an error frame and nothing else.
 func (c *Client) HandleText(data []byte) {
+	if !c.inbound.allow(time.Now()) {
+		c.send(protocol.ErrorFrame(&protocol.Error{Code: protocol.CodeRateLimited,
+			Message: "too many frames; slow down"}))
+		return
+	}
 	req, perr := protocol.Decode(data)
 	if perr != nil {
 		c.send(protocol.ErrorFrame(perr))

@@ -41,13 +41,13 @@ type Authorizer interface {
 // Config holds the hub's limits and collaborators. Zero limits take the
 // defaults above.
 type Config struct {
-	Broker           Broker
-	Presence         Presence
-	Authorizer       Authorizer   // nil: private and presence channels are forbidden
-	PresenceHook     PresenceHook // nil: no hooks
+	Broker       Broker
+	Presence     Presence
+	Authorizer   Authorizer   // nil: private and presence channels are forbidden
+	PresenceHook PresenceHook // nil: no hooks
 	// HookChannels selects the channels whose transitions call the
 	// presence hook; nil selects presence-* channels.
-	HookChannels func(channel string) bool
+	HookChannels     func(channel string) bool
 	MaxFrameSize     int
 	MaxMessageSize   int
 	MaxSubscriptions int

@@ -337,6 +337,7 @@ func TestConcurrentSubscribeAndBroadcast(t *testing.T) {
 			defer wg.Done()
 			for j := 0; j < 200; j++ {
 				ch := fmt.Sprintf("c%d", j%4)
+				c.inbound = tokenBucket{} // stress the index, not the rate limit
 				c.HandleText([]byte(`{"action":"subscribe","channel":"` + ch + `"}`))
 				c.HandleText([]byte(`{"action":"unsubscribe","channel":"` + ch + `"}`))
 			}
@@ -351,5 +352,21 @@ func TestConcurrentSubscribeAndBroadcast(t *testing.T) {
 	wg.Wait()
 	if s := h.Stats(); s.Subscriptions != 0 || s.Channels != 0 {
 		t.Fatalf("stats = %+v", s)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	h := newTestHub(t, Config{})
+	c, f := connect(t, h, "1")
+	for i := 0; i < FrameBurst+1; i++ {
+		c.HandleText([]byte(`{"action":"ping"}`))
+	}
+	if ev := f.next(t, FrameBurst+1); ev["event"] != "error" || ev["code"] != "rate_limited" {
+		t.Fatalf("frame over the burst got %v", ev)
+	}
+	c.inbound.last = c.inbound.last.Add(-time.Second) // a second later the bucket has refilled
+	c.HandleText([]byte(`{"action":"ping"}`))
+	if ev := f.next(t, FrameBurst+2); ev["event"] != "pong" {
+		t.Fatalf("after refill got %v", ev)
 	}
 }

@@ -61,7 +61,7 @@ func wrapErr(op, addr string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if valkey.IsValkeyErr(err) {
+	if isServerReply(err) {
 		return fmt.Errorf("valkey: %s failed: %w", op, err)
 	}
 	if errors.Is(err, context.Canceled) {
@@ -73,7 +73,14 @@ func wrapErr(op, addr string, err error) error {
 // isNetworkErr reports whether err means the connection, not the command,
 // failed.
 func isNetworkErr(err error) bool {
-	return err != nil && !valkey.IsValkeyErr(err)
+	return err != nil && !isServerReply(err)
+}
+
+// isServerReply reports whether err is Valkey's answer (an error reply or
+// nil).
+func isServerReply(err error) bool {
+	_, ok := valkey.IsValkeyErr(err)
+	return ok || valkey.IsValkeyNil(err)
 }
 
 // withOpTimeout bounds ctx by DefaultOpTimeout.

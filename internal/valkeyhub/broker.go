@@ -1,0 +1,355 @@
+package valkeyhub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valkey-io/valkey-go"
+
+	"github.com/frankenphp-realtime/realtime/internal/hub"
+)
+
+// subscribeBatch caps the channels of one SUBSCRIBE when a reconnect
+// subscribes every live topic again.
+const subscribeBatch = 500
+
+// Broker carries hub publications between nodes over Valkey pub/sub. A
+// topic is published on the Valkey channel "<prefix>:<topic>", and a node
+// SUBSCRIBEs only the topics it has local subscribers for.
+//
+// All subscriptions share one dedicated connection whose reader hands each
+// message to the hub's BrokerHandler (which only enqueues). When that
+// connection is lost the broker keeps serving: Publish fails at once with
+// an error matching ErrUnreachable, Subscribe and Unsubscribe only record
+// the wanted topics, and a background loop reconnects with exponential
+// backoff and full jitter, then subscribes every wanted topic again.
+type Broker struct {
+	client  valkey.Client // publishes; valkey-go redials it on demand
+	addr    string        // host:port, for messages
+	channel string        // "<prefix>:"
+	log     *slog.Logger
+
+	handler   hub.BrokerHandler
+	deliverMu sync.Mutex // keeps deliveries sequential across a reconnect
+
+	// subMu is held for writing while a new connection subscribes every
+	// wanted topic, for reading by Subscribe and Unsubscribe: a topic
+	// recorded while the connection is down is in that snapshot, and one
+	// recorded after it is subscribed by its own call.
+	subMu  sync.RWMutex
+	mu     sync.Mutex
+	topics map[string]struct{}    // wanted: topics with local subscribers
+	conn   valkey.DedicatedClient // nil while disconnected
+
+	up      atomic.Bool
+	lastErr atomic.Pointer[error]
+
+	published, received, errs, reconnects atomic.Uint64
+
+	started   bool
+	closeOnce sync.Once
+	closing   chan struct{}
+	done      chan struct{}
+}
+
+var _ hub.Broker = (*Broker)(nil)
+
+// NewBroker returns a broker for the Valkey server at address (SPEC §2
+// forms) whose channels start with prefix. It fails only on a bad address
+// or prefix: an unreachable server is retried in the background once Run
+// is called. A nil logger uses slog.Default().
+func NewBroker(address, prefix string, logger *slog.Logger) (*Broker, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	client, display, err := newClient(address)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Broker{
+		client:  client,
+		addr:    display,
+		channel: prefix + ":",
+		log:     logger,
+		topics:  make(map[string]struct{}),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// Run connects the subscription connection and starts the loop that keeps
+// it connected. An unreachable server is logged, not returned: the node
+// serves its local traffic and catches up when Valkey comes back.
+func (b *Broker) Run(h hub.BrokerHandler) error {
+	b.mu.Lock()
+	if b.started {
+		b.mu.Unlock()
+		return errors.New("valkey: broker already running")
+	}
+	b.started = true
+	b.handler = h
+	b.mu.Unlock()
+	first := make(chan error, 1)
+	go b.loop(first)
+	if err := <-first; err != nil {
+		b.log.Warn("realtime: valkey unreachable, retrying in the background", slog.String("address", b.addr), slog.Any("error", err))
+	}
+	return nil
+}
+
+// Publish sends data on topic, bounded by ctx and DefaultOpTimeout.
+func (b *Broker) Publish(ctx context.Context, topic string, data []byte) error {
+	if b.isClosing() {
+		return errors.New("valkey: broker closed")
+	}
+	if !b.up.Load() {
+		// Fail fast: the reconnect loop knows the server is gone, and a
+		// PHP request must not wait for a dial timeout to learn it.
+		b.errs.Add(1)
+		var cause error
+		if p := b.lastErr.Load(); p != nil {
+			cause = *p
+		}
+		return &unreachableError{op: "publish", addr: b.addr, cause: cause}
+	}
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	cmd := b.client.B().Publish().Channel(b.channel + topic).Message(valkey.BinaryString(data)).Build()
+	if err := b.client.Do(ctx, cmd).Error(); err != nil {
+		b.errs.Add(1)
+		return wrapErr("publish", b.addr, err)
+	}
+	b.published.Add(1)
+	return nil
+}
+
+// Subscribe starts delivery of topic to this node. While disconnected it
+// only records the topic (the reconnect subscribes it) and returns nil;
+// it returns an error only when Valkey refuses the subscription.
+func (b *Broker) Subscribe(ctx context.Context, topic string) error {
+	b.subMu.RLock()
+	defer b.subMu.RUnlock()
+	b.mu.Lock()
+	if b.isClosing() {
+		b.mu.Unlock()
+		return errors.New("valkey: broker closed")
+	}
+	b.topics[topic] = struct{}{}
+	conn := b.conn
+	b.mu.Unlock()
+	if conn == nil {
+		return nil
+	}
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	err := conn.Do(ctx, conn.B().Subscribe().Channel(b.channel+topic).Build()).Error()
+	switch {
+	case err == nil:
+		return nil
+	case isNetworkErr(err):
+		// The connection is going; its replacement subscribes the topic.
+		b.errs.Add(1)
+		return nil
+	default:
+		b.errs.Add(1)
+		b.mu.Lock()
+		delete(b.topics, topic)
+		b.mu.Unlock()
+		return wrapErr("subscribe", b.addr, err)
+	}
+}
+
+// Unsubscribe stops delivery of topic to this node.
+func (b *Broker) Unsubscribe(ctx context.Context, topic string) error {
+	b.subMu.RLock()
+	defer b.subMu.RUnlock()
+	b.mu.Lock()
+	delete(b.topics, topic)
+	conn := b.conn
+	b.mu.Unlock()
+	if conn == nil {
+		return nil
+	}
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	err := conn.Do(ctx, conn.B().Unsubscribe().Channel(b.channel+topic).Build()).Error()
+	if err != nil && !isNetworkErr(err) {
+		b.errs.Add(1)
+		return wrapErr("unsubscribe", b.addr, err)
+	}
+	// A lost connection takes its subscriptions with it.
+	return nil
+}
+
+// Close stops the loop, closes every connection and waits for the
+// goroutines it started.
+func (b *Broker) Close() error {
+	b.closeOnce.Do(func() {
+		b.mu.Lock()
+		close(b.closing)
+		started := b.started
+		b.mu.Unlock()
+		if started {
+			<-b.done
+		}
+		b.client.Close()
+	})
+	return nil
+}
+
+// Connected reports whether the subscription connection is up.
+func (b *Broker) Connected() bool { return b.up.Load() }
+
+// Counters for metrics: publishes handed to Valkey, messages received from
+// it, failures (publish, subscribe, lost connections, failed reconnects)
+// and successful reconnects after a loss.
+func (b *Broker) Published() uint64  { return b.published.Load() }
+func (b *Broker) Received() uint64   { return b.received.Load() }
+func (b *Broker) Errors() uint64     { return b.errs.Load() }
+func (b *Broker) Reconnects() uint64 { return b.reconnects.Load() }
+
+func (b *Broker) isClosing() bool {
+	select {
+	case <-b.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// deliver runs on the connection's reader: it must never block.
+func (b *Broker) deliver(m valkey.PubSubMessage) {
+	topic, ok := strings.CutPrefix(m.Channel, b.channel)
+	if !ok {
+		return
+	}
+	b.received.Add(1)
+	b.deliverMu.Lock()
+	b.handler.HandleBrokerMessage(topic, []byte(m.Message))
+	b.deliverMu.Unlock()
+}
+
+// loop keeps the subscription connection up until Close. The result of
+// the first attempt goes to first.
+func (b *Broker) loop(first chan<- error) {
+	defer close(b.done)
+	bo := backoff{min: backoffMin, max: backoffMax}
+	everConnected := false
+	for {
+		s, err := b.connect()
+		if first != nil {
+			first <- err
+			first = nil
+		}
+		if err == nil {
+			if everConnected {
+				b.reconnects.Add(1)
+				b.log.Info("realtime: valkey reconnected, topics subscribed again", slog.String("address", b.addr))
+			}
+			everConnected = true
+			bo.reset()
+			if err = b.serve(s); err == nil {
+				return // closing
+			}
+			b.log.Warn("realtime: valkey connection lost, reconnecting", slog.String("address", b.addr), slog.Any("error", err))
+		}
+		b.errs.Add(1)
+		b.lastErr.Store(&err)
+		select {
+		case <-b.closing:
+			return
+		case <-time.After(bo.next()):
+		}
+	}
+}
+
+// session is one subscription connection.
+type session struct {
+	conn    valkey.DedicatedClient
+	release func()
+	lost    <-chan error
+}
+
+func (s session) close() {
+	s.conn.Close()
+	s.release()
+}
+
+// connect dials a dedicated connection and subscribes every wanted topic
+// on it before handing it to Subscribe and Unsubscribe.
+func (b *Broker) connect() (session, error) {
+	if b.isClosing() {
+		return session{}, errors.New("valkey: broker closed")
+	}
+	var s session
+	s.conn, s.release = b.client.Dedicate()
+	s.lost = s.conn.SetPubSubHooks(valkey.PubSubHooks{OnMessage: b.deliver})
+	select {
+	case err := <-s.lost: // a failed dial yields a dead connection that reports at once
+		s.release()
+		if err == nil {
+			err = errors.New("connection closed")
+		}
+		return session{}, err
+	default:
+	}
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	b.mu.Lock()
+	topics := make([]string, 0, len(b.topics))
+	for t := range b.topics {
+		topics = append(topics, b.channel+t)
+	}
+	b.mu.Unlock()
+	if err := subscribeAll(s.conn, topics); err != nil {
+		s.close()
+		return session{}, err
+	}
+	b.mu.Lock()
+	b.conn = s.conn
+	b.mu.Unlock()
+	b.lastErr.Store(nil)
+	b.up.Store(true)
+	return s, nil
+}
+
+// serve waits until the connection is lost (returning why) or the broker
+// closes (returning nil), then retires the connection.
+func (b *Broker) serve(s session) error {
+	var err error
+	select {
+	case err = <-s.lost:
+		if err == nil {
+			err = errors.New("connection closed")
+		}
+	case <-b.closing:
+	}
+	b.up.Store(false)
+	b.mu.Lock()
+	b.conn = nil
+	b.mu.Unlock()
+	s.close()
+	return err
+}
+
+func subscribeAll(conn valkey.DedicatedClient, channels []string) error {
+	for len(channels) > 0 {
+		n := min(len(channels), subscribeBatch)
+		ctx, cancel := withOpTimeout(context.Background())
+		err := conn.Do(ctx, conn.B().Subscribe().Channel(channels[:n]...).Build()).Error()
+		cancel()
+		if err != nil {
+			return err
+		}
+		channels = channels[n:]
+	}
+	return nil
+}
