@@ -22,6 +22,10 @@ final class Server
     private string $appDir;
     /** Exit code once the process is gone (proc_get_status() reports it only once). */
     private ?int $exitCode = null;
+    /** Random token served at /__test-server-id, proving a port answers for THIS server. */
+    private string $token;
+    /** @var list<resource> port reservation locks held while the server runs */
+    private array $portLocks = [];
 
     /**
      * @param string                $realtimeOptions body of the `realtime { ... }` block (may be empty)
@@ -32,12 +36,13 @@ final class Server
      * @param array<string, string> $env             extra environment for the server process
      */
     public function __construct(
-        private readonly string $realtimeOptions = '',
+        private string $realtimeOptions = '',
         ?string $appDir = null,
         private readonly bool $withAdmin = false,
-        private readonly string $siteDirectives = '',
+        private string $siteDirectives = '',
         private readonly string $globalOptions = '',
         private readonly array $env = [],
+        private readonly string $frankenphpOptions = '',
     ) {
         $this->appDir = $appDir ?? self::root() . '/tests/fixtures/app';
         $dir = sys_get_temp_dir() . '/realtime-test-' . bin2hex(random_bytes(6));
@@ -46,6 +51,16 @@ final class Server
         }
         $this->workDir = $dir;
         $this->logFile = "$dir/server.log";
+        $this->token = bin2hex(random_bytes(12));
+    }
+
+    /**
+     * The server's private scratch directory; fixtures see it as
+     * getenv('REALTIME_TEST_DIR') and write their logs there.
+     */
+    public function workDir(): string
+    {
+        return $this->workDir;
     }
 
     public static function root(): string
@@ -79,19 +94,25 @@ final class Server
         }
         $bin = self::requireBinary();
         // A port found free can be taken before Caddy binds it; retry then.
+        // Caddy binds with SO_REUSEPORT, so a port another server already
+        // holds would be silently shared rather than refused: ports are
+        // reserved with lock files shared by every suite on the machine, and
+        // the server must then prove it alone answers (its token).
         for ($attempt = 1; ; ++$attempt) {
-            $this->port = self::freePort();
-            $this->adminPort = $this->withAdmin ? self::freePort() : null;
+            $this->releasePorts();
+            $this->port = $this->reservePort();
+            $this->adminPort = $this->withAdmin ? $this->reservePort() : null;
             file_put_contents($this->caddyfilePath(), $this->caddyfile());
             $this->launch($bin);
             try {
                 $this->waitUntilServing($timeout);
+                $this->verifyIdentity();
 
                 return;
             } catch (\RuntimeException $e) {
-                $inUse = str_contains($this->log(), 'address already in use');
+                $retry = str_contains($this->log(), 'address already in use') || $e instanceof PortTaken;
                 $this->stop();
-                if (!$inUse || $attempt >= 3) {
+                if (!$retry || $attempt >= 5) {
                     throw $e;
                 }
             }
@@ -113,6 +134,7 @@ final class Server
         }
         proc_close($this->process);
         $this->process = null;
+        $this->releasePorts();
     }
 
     /**
@@ -254,15 +276,18 @@ final class Server
         return new HttpResponse($status, $responseHeaders, (string) $result);
     }
 
-    public function caddyfile(): string
+    public function caddyfile(?string $realtimeOptions = null, ?string $siteDirectives = null): string
     {
         $admin = $this->adminPort === null ? 'admin off' : "admin 127.0.0.1:$this->adminPort";
-        $global = self::indent(implode("\n", array_filter([$admin, 'frankenphp', 'auto_https off', trim($this->globalOptions)])), 1);
-        $options = trim($this->realtimeOptions);
+        $fp = trim($this->frankenphpOptions);
+        $frankenphp = $fp === '' ? 'frankenphp' : "frankenphp {\n" . self::indent($fp, 1) . "\n}";
+        $global = self::indent(implode("\n", array_filter([$admin, $frankenphp, 'auto_https off', trim($this->globalOptions)])), 1);
+        $options = trim($realtimeOptions ?? $this->realtimeOptions);
         $realtime = $options === '' ? 'realtime' : "realtime {\n" . self::indent($options, 1) . "\n}";
         $site = self::indent(implode("\n", array_filter([
             "root * {$this->appDir}",
-            trim($this->siteDirectives),
+            "handle /__test-server-id {\n\trespond \"{$this->token}\" 200\n}",
+            trim($siteDirectives ?? $this->siteDirectives),
             "handle /ws {\n" . self::indent($realtime, 1) . "\n}",
             'php_server',
         ])), 1);
@@ -325,6 +350,7 @@ final class Server
             // Keep Caddy's autosave/storage out of the user's home.
             'XDG_DATA_HOME' => "$this->workDir/data",
             'XDG_CONFIG_HOME' => "$this->workDir/config",
+            'REALTIME_TEST_DIR' => $this->workDir,
             ...$this->env,
         ];
         $process = proc_open(
@@ -391,6 +417,202 @@ final class Server
     private function caddyfilePath(): string
     {
         return "$this->workDir/Caddyfile";
+    }
+
+    /**
+     * A loopback port nobody listens on, reserved with an flock()ed file in
+     * a machine-wide directory (independent of TMPDIR) for as long as this
+     * server runs, so that concurrently running suites never pick the same
+     * one. The probe bind() is without SO_REUSEPORT, so it also fails on a
+     * port a running Caddy holds.
+     */
+    private function reservePort(): int
+    {
+        $dir = is_writable('/tmp') ? '/tmp/realtime-test-ports' : sys_get_temp_dir() . '/realtime-test-ports';
+        if (!is_dir($dir)) {
+            @mkdir($dir, 0777, true);
+            @chmod($dir, 0777);
+        }
+        for ($i = 0; $i < 50; ++$i) {
+            $port = self::freePort();
+            $lock = @fopen("$dir/$port.lock", 'c');
+            if ($lock === false) {
+                continue;
+            }
+            if (!flock($lock, LOCK_EX | LOCK_NB)) {
+                fclose($lock);
+                continue;
+            }
+            // Re-probe under the lock: the port may have been taken meanwhile.
+            $probe = @stream_socket_server("tcp://127.0.0.1:$port", $errno, $errstr);
+            if ($probe === false) {
+                flock($lock, LOCK_UN);
+                fclose($lock);
+                continue;
+            }
+            fclose($probe);
+            $this->portLocks[] = $lock;
+
+            return $port;
+        }
+        throw new \RuntimeException('cannot reserve a free loopback port');
+    }
+
+    private function releasePorts(): void
+    {
+        foreach ($this->portLocks as $lock) {
+            flock($lock, LOCK_UN);
+            fclose($lock);
+        }
+        $this->portLocks = [];
+    }
+
+    /**
+     * Several fresh connections must all reach this server (with
+     * SO_REUSEPORT, a second listener would get some of them).
+     */
+    private function verifyIdentity(): void
+    {
+        for ($i = 0; $i < 8; ++$i) {
+            $response = self::request('GET', $this->url('/__test-server-id'), [], null, 5.0);
+            if ($response->status !== 200 || trim($response->body) !== $this->token) {
+                throw new PortTaken("port $this->port answered for another server: " . $response->describe());
+            }
+        }
+        if ($this->adminPort !== null) {
+            $response = self::request('GET', $this->adminUrl('/config/'), [], null, 5.0);
+            if (!str_contains($response->body, $this->token)) {
+                throw new PortTaken("admin port $this->adminPort answered for another server");
+            }
+        }
+    }
+
+    // ---- admin API helpers (need withAdmin: true) ------------------------------
+
+    /**
+     * GET /realtime/stats on the admin API.
+     *
+     * @return array<string, mixed>
+     */
+    public function stats(): array
+    {
+        $response = self::request('GET', $this->adminUrl('/realtime/stats'));
+        if ($response->status !== 200) {
+            throw new \RuntimeException('GET /realtime/stats: ' . $response->describe());
+        }
+
+        return $response->json();
+    }
+
+    /** POST /realtime/broadcast on the admin API. */
+    public function adminBroadcast(string $channel, string $message): HttpResponse
+    {
+        return self::request('POST', $this->adminUrl('/realtime/broadcast'), ['Content-Type' => 'application/json'],
+            json_encode(['channel' => $channel, 'message' => $message], JSON_THROW_ON_ERROR));
+    }
+
+    /** Goroutines in the server process, from the admin API's pprof endpoint. */
+    public function goroutines(): int
+    {
+        $response = self::request('GET', $this->adminUrl('/debug/pprof/goroutine?debug=1'));
+        if ($response->status !== 200 || !preg_match('/^goroutine profile: total (\d+)/', $response->body, $m)) {
+            throw new \RuntimeException('goroutine profile: ' . substr($response->describe(), 0, 300));
+        }
+
+        return (int) $m[1];
+    }
+
+    /** Goroutine profile (debug=1) text, for failure messages. */
+    public function goroutineDump(int $maxBytes = 6000): string
+    {
+        try {
+            return substr(self::request('GET', $this->adminUrl('/debug/pprof/goroutine?debug=1'))->body, 0, $maxBytes);
+        } catch (\RuntimeException $e) {
+            return $e->getMessage();
+        }
+    }
+
+    /**
+     * Reloads the running server with changed realtime options and/or site
+     * directives, like `caddy reload`: the Caddyfile is adapted by the binary
+     * and POSTed to the admin API's /load.
+     */
+    public function reload(?string $realtimeOptions = null, ?string $siteDirectives = null): HttpResponse
+    {
+        $caddyfile = $this->caddyfile($realtimeOptions, $siteDirectives);
+        $json = self::adapt($caddyfile);
+        $response = self::request('POST', $this->adminUrl('/load'), ['Content-Type' => 'application/json'], $json, 30.0);
+        if ($response->status === 200) {
+            $this->realtimeOptions = $realtimeOptions ?? $this->realtimeOptions;
+            $this->siteDirectives = $siteDirectives ?? $this->siteDirectives;
+            file_put_contents($this->caddyfilePath(), $caddyfile);
+        }
+
+        return $response;
+    }
+
+    /** JSON config of a Caddyfile, through `frankenphp adapt`; throws on failure. */
+    public static function adapt(string $caddyfile): string
+    {
+        [$code, $out, $err] = self::runTool('adapt', $caddyfile);
+        if ($code !== 0) {
+            throw new \RuntimeException("frankenphp adapt failed ($code): $err");
+        }
+
+        return $out;
+    }
+
+    /**
+     * Runs `frankenphp <adapt|validate> --config <file> --adapter caddyfile`.
+     *
+     * @return array{0: int, 1: string, 2: string} exit code, stdout, stderr
+     */
+    public static function runTool(string $command, string $caddyfile, float $timeout = 60.0): array
+    {
+        $dir = sys_get_temp_dir() . '/realtime-test-' . bin2hex(random_bytes(6));
+        mkdir($dir, 0700, true);
+        file_put_contents("$dir/Caddyfile", $caddyfile);
+        try {
+            $process = proc_open(
+                [self::requireBinary(), $command, '--config', "$dir/Caddyfile", '--adapter', 'caddyfile'],
+                [0 => ['file', '/dev/null', 'r'], 1 => ['file', "$dir/out", 'w'], 2 => ['file', "$dir/err", 'w']],
+                $pipes,
+                $dir,
+                [...getenv(), 'XDG_DATA_HOME' => "$dir/data", 'XDG_CONFIG_HOME' => "$dir/config"],
+            );
+            if (!is_resource($process)) {
+                throw new \RuntimeException("cannot run frankenphp $command");
+            }
+            $deadline = microtime(true) + $timeout;
+            $code = -1;
+            while (true) {
+                $status = proc_get_status($process);
+                if (!$status['running']) {
+                    $code = $status['exitcode'];
+                    break;
+                }
+                if (microtime(true) > $deadline) {
+                    proc_terminate($process, 9);
+                    break;
+                }
+                usleep(20_000); // poll interval for process exit
+            }
+            proc_close($process);
+
+            return [$code, (string) @file_get_contents("$dir/out"), (string) @file_get_contents("$dir/err")];
+        } finally {
+            self::removeTree($dir);
+        }
+    }
+
+    /** Process id of the running server. */
+    public function pid(): ?int
+    {
+        if ($this->process === null) {
+            return null;
+        }
+
+        return proc_get_status($this->process)['pid'];
     }
 
     private static function freePort(): int
