@@ -37,7 +37,7 @@ run: build ## serve the demo app on http://localhost:8080 (memory driver)
 	$(BIN) run --config php/Caddyfile --adapter caddyfile
 
 .PHONY: test
-test: build deps-test check-generated test-go test-php ## run every suite
+test: build deps-test check-generated test-go test-php test-browser ## run every suite
 
 .PHONY: test-go
 test-go: ## go vet + go test -race of the hub and Caddy module (no PHP needed), plus a bounded fuzz run
@@ -48,6 +48,11 @@ test-go: ## go vet + go test -race of the hub and Caddy module (no PHP needed), 
 .PHONY: test-php
 test-php: build deps-test ## the PHPUnit suite against the real binary
 	$(BIN) php-cli /usr/bin/phpunit -c tests/phpunit.xml
+
+.PHONY: test-browser
+test-browser: build ## the demo in headless Chromium (playwright-core)
+	scripts/install-browser.sh
+	node --test tests/browser/
 
 .PHONY: clean
 clean: ## remove build outputs (the PHP cache outside the checkout stays)

@@ -1,0 +1,407 @@
+// End-to-end test of the demo chat (php/) in a real browser.
+//
+// Starts bin/frankenphp with php/Caddyfile on a free port, drives Debian's
+// chromium through playwright-core, and checks what a user sees: login,
+// the presence-lobby online list (live join/leave frames, SPEC §6), live
+// messages both ways (HTML shown as text), automatic reconnect after a
+// server restart, and logout closing the user's other tabs (close 4001).
+//
+// Run: scripts/install-browser.sh && node --test tests/browser/
+// Env: FRANKENPHP_BIN (default bin/frankenphp), CHROMIUM (default
+// /usr/bin/chromium), KEEP_ARTIFACTS=1 keeps the temp dir even on success.
+//
+// Every wait is bounded; the only timers are poll intervals. On failure the
+// screenshots of every open page, their console output and the server logs
+// are left in a temp dir whose path is printed.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = process.env.FRANKENPHP_BIN || join(ROOT, 'bin/frankenphp');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run',
+];
+
+const WAIT = 10_000; // default bound for one UI wait
+const READY_TIMEOUT = 20_000; // server start
+const STOP_TIMEOUT = 10_000; // SIGTERM → exit, then SIGKILL
+const PRESENCE_LEAVE_TIMEOUT = 15_000; // presence_grace (3 s) + delivery
+
+const ARTIFACTS = mkdtempSync(join(tmpdir(), 'realtime-browser-'));
+// One secret for both server runs: the login cookies survive the restart,
+// and nothing is written to php/var/.
+const SECRET = randomBytes(32).toString('hex');
+
+// ---- server -----------------------------------------------------------------
+
+/** A TCP port nobody listens on (Caddy binds it on every interface). */
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen({ port: 0, host: '0.0.0.0', exclusive: true }, () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+let runs = 0;
+/** Live server processes, killed on exit whatever happens. */
+const children = new Set();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+class Server {
+  constructor(port) {
+    this.port = port;
+    this.base = `http://127.0.0.1:${port}`;
+    this.logPath = join(ARTIFACTS, `server-${++runs}.log`);
+    this.exited = null;
+  }
+
+  async start() {
+    const log = createWriteStream(this.logPath);
+    const child = spawn(BIN, ['run', '--config', join(ROOT, 'php/Caddyfile'), '--adapter', 'caddyfile'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REALTIME_DEMO_ADDRESS: this.base,
+        REALTIME_DEMO_ROOT: join(ROOT, 'php/public'),
+        REALTIME_DEMO_ADMIN: 'off',
+        REALTIME_DEMO_SECRET: SECRET,
+        // Caddy's autosave.json and storage go to the temp dir.
+        XDG_CONFIG_HOME: join(ARTIFACTS, 'config'),
+        XDG_DATA_HOME: join(ARTIFACTS, 'data'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    this.child = child;
+    children.add(child);
+    this.exited = new Promise((ok) => {
+      child.once('exit', (code, signal) => {
+        children.delete(child);
+        this.exitStatus = signal ?? code;
+        ok(this.exitStatus);
+      });
+      child.once('error', (err) => {
+        children.delete(child);
+        this.exitStatus = String(err);
+        ok(this.exitStatus);
+      });
+    });
+
+    // Bounded readiness poll: the login page answers 200.
+    const deadline = Date.now() + READY_TIMEOUT;
+    let last = 'no answer';
+    while (Date.now() < deadline) {
+      if (this.exitStatus !== undefined) {
+        throw new Error(`server exited (${this.exitStatus}) before it was ready; log: ${this.logPath}`);
+      }
+      try {
+        const res = await fetch(`${this.base}/login.php`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return this;
+        last = `HTTP ${res.status}`;
+      } catch (err) {
+        last = err.cause?.code ?? err.message;
+      }
+      await delay(100);
+    }
+    throw new Error(`server not ready after ${READY_TIMEOUT} ms (${last}); log: ${this.logPath}`);
+  }
+
+  /** SIGTERM, wait for the exit (bounded), SIGKILL if it hangs. */
+  async stop() {
+    if (!this.child || this.exitStatus !== undefined) return this.exitStatus;
+    this.child.kill('SIGTERM');
+    let timer;
+    const timeout = new Promise((ok) => { timer = setTimeout(ok, STOP_TIMEOUT, 'timeout'); });
+    const outcome = await Promise.race([this.exited.then(() => 'exited'), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.child.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`server ignored SIGTERM for ${STOP_TIMEOUT} ms (killed); log: ${this.logPath}`);
+    }
+    return this.exitStatus;
+  }
+}
+
+// ---- page helpers ---------------------------------------------------------------
+
+/** pages by name, for screenshots on failure */
+const pages = new Map();
+const pageLogs = new Map();
+
+async function openPage(context, name) {
+  const page = await context.newPage();
+  pages.set(name, page);
+  const lines = [];
+  pageLogs.set(name, lines);
+  page.on('console', (m) => lines.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
+  page.on('close', () => pages.delete(name));
+  return page;
+}
+
+/** Uncaught exceptions in a page: the demo must not have any. */
+function pageErrors(name) {
+  return (pageLogs.get(name) ?? []).filter((l) => l.startsWith('[pageerror]'));
+}
+
+async function logIn(server, page, user) {
+  await page.goto(`${server.base}/login.php`);
+  await page.fill('#username', user);
+  await Promise.all([
+    page.waitForURL(`${server.base}/`, { timeout: WAIT }),
+    page.click('form button[type="submit"]'),
+  ]);
+  assert.equal(await page.getAttribute('body', 'data-user'), user);
+}
+
+/** Connected, and both channels confirmed by the server on this connection. */
+function waitReady(page, notConnectionId = null) {
+  return page.waitForFunction((old) => {
+    const rt = window.realtime;
+    return rt && rt.state === 'connected' && rt.connectionId !== old
+      && rt.isSubscribed('chat') && rt.isSubscribed('presence-lobby')
+      && document.getElementById('status').dataset.kind === 'ok';
+  }, notConnectionId, { timeout: WAIT });
+}
+
+function onlineList(page) {
+  return page.$$eval('#online li', (lis) => lis.map((li) => li.textContent));
+}
+
+/** Waits until the online list is exactly `expected` (sorted, as the page renders it). */
+async function waitOnline(page, expected, timeout = WAIT) {
+  try {
+    await page.waitForFunction((want) => {
+      const got = [...document.querySelectorAll('#online li')].map((li) => li.textContent);
+      return JSON.stringify(got) === JSON.stringify(want)
+        && document.getElementById('online-count').textContent === `(${want.length})`;
+    }, expected, { timeout });
+  } catch (err) {
+    assert.deepEqual(await onlineList(page), expected, `online list: ${err.message.split('\n')[0]}`);
+    throw err;
+  }
+}
+
+async function send(page, text) {
+  await page.fill('#text', text);
+  await page.press('#text', 'Enter'); // Enter sends (Shift+Enter is a newline)
+  // 202 clears the textarea; anything else shows #send-error.
+  await page.waitForFunction(
+    () => document.getElementById('text').value === '' || !document.getElementById('send-error').hidden,
+    null, { timeout: WAIT });
+  const error = await page.$eval('#send-error', (p) => (p.hidden ? '' : p.textContent));
+  assert.equal(error, '', 'send.php refused the message');
+}
+
+/** Waits for a chat message with exactly this author and text; returns how it rendered. */
+async function waitMessage(page, user, text) {
+  const handle = await page.waitForFunction(([user, text]) => {
+    for (const li of document.querySelectorAll('#messages li:not(.system)')) {
+      const p = li.querySelector('p');
+      if (li.querySelector('.meta strong')?.textContent === user && p?.textContent === text) {
+        return { mine: li.classList.contains('mine'), html: p.innerHTML, elements: p.children.length };
+      }
+    }
+    return false;
+  }, [user, text], { timeout: WAIT });
+  return handle.jsonValue();
+}
+
+/** Starts recording the close codes of the page's connection (`disconnected` events). */
+function recordCloses(page) {
+  return page.evaluate(() => {
+    window.__closes = [];
+    window.realtime.on('disconnected', ({ code }) => window.__closes.push(code));
+  });
+}
+
+function closes(page) {
+  return page.evaluate(() => window.__closes);
+}
+
+function unique(label) {
+  return `${label} ${randomBytes(4).toString('hex')}`;
+}
+
+// ---- the test ---------------------------------------------------------------------
+
+describe('demo chat in a browser', { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+  let alice; let bob; let bob2;
+  let failed = false;
+
+  /**
+   * One scenario step. Once a step failed, the later ones are skipped (they
+   * build on it). On failure: screenshots of every open page, their console
+   * output, and the path of it all.
+   */
+  function step(name, fn) {
+    it(name, { timeout: 45_000 }, async (t) => {
+      if (failed) {
+        t.skip('an earlier step failed');
+        return;
+      }
+      try {
+        await fn(t);
+      } catch (err) {
+        failed = true;
+        const slug = name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+        for (const [pageName, page] of pages) {
+          await page.screenshot({ path: join(ARTIFACTS, `${slug}--${pageName}.png`), fullPage: true, timeout: 5000 })
+            .catch((e) => console.error(`screenshot of ${pageName} failed: ${e.message}`));
+        }
+        for (const [pageName, lines] of pageLogs) {
+          writeFileSync(join(ARTIFACTS, `console-${pageName}.log`), lines.join('\n') + '\n');
+        }
+        console.error(`step "${name}" failed; screenshots, page consoles and server logs in ${ARTIFACTS}`);
+        throw err;
+      }
+    });
+  }
+
+  before(async () => {
+    assert.ok(existsSync(BIN), `${BIN} is missing: run "make build" first`);
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-browser.sh`);
+    server = await new Server(await freePort()).start();
+    // playwright gives the browser a fresh temporary --user-data-dir of its
+    // own and deletes it on close (it refuses one in `args`).
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 30_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch((e) => console.error(`closing the browser: ${e.message}`));
+    await server?.stop().catch((e) => console.error(e.message));
+    if (failed || process.env.KEEP_ARTIFACTS) {
+      console.error(`artifacts kept in ${ARTIFACTS}`);
+    } else {
+      rmSync(ARTIFACTS, { recursive: true, force: true });
+    }
+  });
+
+  step('alice and bob log in and see each other online, live', async () => {
+    const ctxA = await browser.newContext();
+    const ctxB = await browser.newContext();
+    for (const ctx of [ctxA, ctxB]) ctx.setDefaultTimeout(WAIT);
+
+    alice = await openPage(ctxA, 'alice');
+    await logIn(server, alice, 'alice');
+    await waitReady(alice);
+    await waitOnline(alice, ['alice (you)']);
+
+    bob = await openPage(ctxB, 'bob');
+    await logIn(server, bob, 'bob');
+    await waitReady(bob);
+    // bob's list comes from the `subscribed` frame's users...
+    await waitOnline(bob, ['alice', 'bob (you)']);
+    // ...alice's can only change through a live `join` frame.
+    await waitOnline(alice, ['alice (you)', 'bob']);
+  });
+
+  step('messages go both ways live; HTML is shown as text', async () => {
+    const hello = unique('hello bob');
+    await send(alice, hello);
+    assert.deepEqual(await waitMessage(bob, 'alice', hello), { mine: false, html: hello, elements: 0 });
+    assert.equal((await waitMessage(alice, 'alice', hello)).mine, true, "alice's own message is marked as hers");
+
+    const markup = `<img src="x" onerror="window.__xss=1"><b>bold</b> & <script>window.__xss=2</script> ${unique('')}`;
+    await send(bob, markup);
+    for (const page of [alice, bob]) {
+      const shown = await waitMessage(page, 'bob', markup);
+      assert.equal(shown.elements, 0, 'the message text created elements');
+      assert.equal(await page.$('#messages img, #messages b, #messages script'), null);
+      assert.equal(await page.evaluate(() => window.__xss), undefined);
+    }
+  });
+
+  step('both pages reconnect after a server restart and keep receiving', async () => {
+    const ids = await Promise.all([alice, bob].map((p) => p.evaluate(() => window.realtime.connectionId)));
+    await Promise.all([alice, bob].map(recordCloses));
+    const status = await server.stop();
+    assert.equal(status, 0, `server exit status after SIGTERM; log: ${server.logPath}`);
+    // Both pages noticed (the server closes with 1001 on shutdown).
+    for (const page of [alice, bob]) {
+      await page.waitForFunction(() => window.realtime.state !== 'connected', null, { timeout: WAIT });
+      // [0]: a retry may have reached the old process while it shut down.
+      assert.equal((await closes(page))[0], 1001, 'close code on server shutdown');
+    }
+
+    server = await new Server(server.port).start();
+    // Backoff with jitter: 0.5 s, 1 s, 2 s... ceilings, so well within WAIT.
+    await Promise.all([waitReady(alice, ids[0]), waitReady(bob, ids[1])]);
+    for (const page of [alice, bob]) {
+      const notes = await page.$$eval('#messages li.system', (lis) => lis.map((li) => li.textContent));
+      assert.ok(notes.some((n) => n.startsWith('Reconnected.')), `no "Reconnected." note: ${JSON.stringify(notes)}`);
+    }
+    // The new process has a fresh hub: the lists are rebuilt from the
+    // resubscriptions (subscribed users + join frames).
+    await waitOnline(alice, ['alice (you)', 'bob']);
+    await waitOnline(bob, ['alice', 'bob (you)']);
+
+    const a = unique('after restart from alice');
+    await send(alice, a);
+    await waitMessage(bob, 'alice', a);
+    const b = unique('after restart from bob');
+    await send(bob, b);
+    await waitMessage(alice, 'bob', b);
+  });
+
+  step("logging out closes the user's other tabs (4001) and alice sees bob leave", async () => {
+    bob2 = await openPage(bob.context(), 'bob-tab2');
+    await bob2.goto(`${server.base}/`);
+    await waitReady(bob2);
+    await waitOnline(bob2, ['alice', 'bob (you)']);
+    await recordCloses(bob2);
+
+    await Promise.all([
+      bob.waitForURL(`${server.base}/login.php`, { timeout: WAIT }),
+      bob.click('form.me button[type="submit"]'),
+    ]);
+
+    // The other tab was closed by disconnectUser() with 4001 and stays closed.
+    await bob2.waitForFunction(() => window.realtime.state === 'closed'
+      && document.getElementById('status').dataset.kind === 'error', null, { timeout: WAIT });
+    assert.deepEqual(await closes(bob2), [4001], 'close code after logout');
+    assert.match(await bob2.textContent('#status'), /Disconnected by the server \(signed out\?\)/);
+
+    // bob has no connection left: after presence_grace, a `leave` frame.
+    await waitOnline(alice, ['alice (you)'], PRESENCE_LEAVE_TIMEOUT);
+
+    // alice is unaffected.
+    const last = unique('still here');
+    await send(alice, last);
+    await waitMessage(alice, 'alice', last);
+  });
+
+  step('no uncaught exception in any page', async () => {
+    for (const name of pageLogs.keys()) assert.deepEqual(pageErrors(name), [], `${name}: uncaught exceptions`);
+  });
+});
