@@ -37,7 +37,7 @@ run: build ## serve the demo app on http://localhost:8080 (memory driver)
 	$(BIN) run --config php/Caddyfile --adapter caddyfile
 
 .PHONY: test
-test: build deps-test check-generated test-go test-php test-browser ## run every suite
+test: build deps-test check-generated test-browser test-go test-php ## run every suite; ends with the Go and PHPUnit summaries
 
 .PHONY: test-go
 test-go: ## go vet + go test -race of the hub and Caddy module (no PHP needed), plus a bounded fuzz run

@@ -8,6 +8,7 @@ require (
 	github.com/dunglas/frankenphp/caddy v1.12.2
 	github.com/dustin/go-humanize v1.1.0
 	github.com/lxzan/gws v1.8.9
+	github.com/valkey-io/valkey-go v1.0.79
 )
 
 require (

@@ -90,9 +90,9 @@ func NewBroker(address, prefix string, logger *slog.Logger) (*Broker, error) {
 // serves its local traffic and catches up when Valkey comes back.
 func (b *Broker) Run(h hub.BrokerHandler) error {
 	b.mu.Lock()
-	if b.started {
+	if b.started || b.isClosing() {
 		b.mu.Unlock()
-		return errors.New("valkey: broker already running")
+		return errors.New("valkey: broker already running or closed")
 	}
 	b.started = true
 	b.handler = h
@@ -105,7 +105,10 @@ func (b *Broker) Run(h hub.BrokerHandler) error {
 	return nil
 }
 
-// Publish sends data on topic, bounded by ctx and DefaultOpTimeout.
+// Publish sends data on topic, bounded by ctx and DefaultOpTimeout. While
+// the subscription connection is down (until the reconnect loop has
+// subscribed again, also just after Valkey comes back) it fails at once
+// with an error matching ErrUnreachable.
 func (b *Broker) Publish(ctx context.Context, topic string, data []byte) error {
 	if b.isClosing() {
 		return errors.New("valkey: broker closed")

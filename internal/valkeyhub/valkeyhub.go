@@ -116,6 +116,12 @@ func newClient(address string) (valkey.Client, string, error) {
 	return client, display, nil
 }
 
+// presenceKeys names the expiry ZSET and the prefix of the per-channel
+// HASH keys of a deployment.
+func presenceKeys(prefix string) (expiry, channel string) {
+	return prefix + ":presence:expiry", prefix + ":presence:ch:"
+}
+
 func checkPrefix(prefix string) error {
 	if prefix == "" {
 		return errors.New("valkey: prefix must not be empty")

@@ -292,6 +292,10 @@ final class Server
             'php_server',
         ])), 1);
 
+        // {{PORT}} in options/directives stands for this server's own port
+        // (e.g. an auth_endpoint URL pointing back at the server).
+        $site = str_replace('{{PORT}}', (string) $this->port, $site);
+
         // Tab-indented like `caddy fmt` output, so Caddy logs no format warning.
         return "{\n$global\n}\n\nhttp://127.0.0.1:$this->port {\n$site\n}\n";
     }
@@ -613,6 +617,12 @@ final class Server
         }
 
         return proc_get_status($this->process)['pid'];
+    }
+
+    /** A loopback port nothing listens on right now (for "unreachable" endpoints). */
+    public static function unusedPort(): int
+    {
+        return self::freePort();
     }
 
     private static function freePort(): int
