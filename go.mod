@@ -8,6 +8,7 @@ require (
 	github.com/dunglas/frankenphp/caddy v1.12.2
 	github.com/dustin/go-humanize v1.1.0
 	github.com/lxzan/gws v1.8.9
+	github.com/prometheus/client_golang v1.24.1
 	github.com/valkey-io/valkey-go v1.0.79
 )
 
@@ -108,7 +109,6 @@ require (
 	github.com/pelletier/go-toml/v2 v2.4.3 // indirect
 	github.com/pires/go-proxyproto v0.15.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.71.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect

@@ -21,6 +21,7 @@ import (
 
 	"github.com/frankenphp-realtime/realtime/internal/auth"
 	"github.com/frankenphp-realtime/realtime/internal/hub"
+	"github.com/frankenphp-realtime/realtime/internal/valkeyhub"
 )
 
 func init() {
@@ -146,8 +147,16 @@ func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
 		s.hook = auth.NewHook(auth.Endpoint{Target: opts.PresenceEndpoint, Local: local}, time.Duration(opts.AuthTimeout), logger)
 		hook = s.hook
 	}
+	broker, presence, err := newBackend(opts, logger)
+	if err != nil {
+		if s.hook != nil {
+			s.hook.Close()
+		}
+		return nil, err
+	}
 	h, err := hub.New(hub.Config{
-		Broker:           hub.NewMemoryBroker(),
+		Broker:           broker,
+		Presence:         presence,
 		Authorizer:       authorizer,
 		PresenceHook:     hook,
 		HookChannels:     globMatcher(opts.PresenceHookChannels),
@@ -165,12 +174,33 @@ func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
 		if s.hook != nil {
 			s.hook.Close()
 		}
+		_ = presence.Close()
+		_ = broker.Close()
 		return nil, fmt.Errorf("realtime: starting hub: %w", err)
 	}
 	s.hub = h
 	s.metrics = newMetrics(s)
 	hub.Register(h)
 	return s, nil
+}
+
+// newBackend builds the driver's broker and presence store. Valkey being
+// down is not an error: the hub serves local traffic and the broker
+// reconnects in the background.
+func newBackend(opts Options, logger *slog.Logger) (hub.Broker, hub.Presence, error) {
+	if opts.Driver != "valkey" {
+		return hub.NewMemoryBroker(), hub.NewMemoryPresence(), nil
+	}
+	broker, err := valkeyhub.NewBroker(opts.ValkeyAddress, opts.Prefix, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("realtime: valkey_address: %w", err)
+	}
+	presence, err := valkeyhub.NewPresence(opts.ValkeyAddress, opts.Prefix, time.Duration(opts.PresenceTTL), logger)
+	if err != nil {
+		_ = broker.Close()
+		return nil, nil, fmt.Errorf("realtime: valkey_address: %w", err)
+	}
+	return broker, presence, nil
 }
 
 // Destruct runs when the last configuration using this hub is unloaded:

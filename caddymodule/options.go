@@ -11,6 +11,7 @@ import (
 
 	"github.com/frankenphp-realtime/realtime/internal/auth"
 	"github.com/frankenphp-realtime/realtime/internal/hub"
+	"github.com/frankenphp-realtime/realtime/internal/valkeyhub"
 )
 
 // Options are the realtime directive's settings (SPEC §2). Sizes are bytes,
@@ -82,7 +83,12 @@ func (o *Options) validate() error {
 	switch o.Driver {
 	case "memory":
 	case "valkey":
-		return fmt.Errorf("realtime: driver %q is not available in this build yet; use driver memory", o.Driver)
+		if _, _, err := valkeyhub.ParseAddress(o.ValkeyAddress); err != nil {
+			return fmt.Errorf("realtime: valkey_address: %v", err)
+		}
+		if strings.ContainsAny(o.Prefix, " \t\r\n") {
+			return fmt.Errorf("realtime: prefix %q must not contain white space", o.Prefix)
+		}
 	default:
 		return fmt.Errorf("realtime: unknown driver %q: use memory or valkey", o.Driver)
 	}

@@ -16,12 +16,14 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/dunglas/frankenphp"
 
 	"github.com/frankenphp-realtime/realtime/internal/hub"
+	"github.com/frankenphp-realtime/realtime/internal/valkeyhub"
 )
 
 // callTimeout bounds how long a PHP request may wait for the broker.
@@ -102,8 +104,11 @@ func publish(call func(context.Context, hub.API) error) {
 	}()
 	api := hub.Current()
 	if api == nil {
-		throwRuntime("realtime: no hub is running in this process: publish from a request served by FrankenPHP with a realtime route")
-		return
+		var err error
+		if api, err = cliAPI(); err != nil {
+			throwRuntime(err.Error())
+			return
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
@@ -114,6 +119,26 @@ func publish(call func(context.Context, hub.API) error) {
 			throwRuntime(err.Error())
 		}
 	}
+}
+
+var (
+	cliOnce sync.Once
+	cli     hub.API
+	cliErr  error
+)
+
+// cliAPI is what the functions use where no server runs in the process
+// (frankenphp php-cli: queue workers, cron): Valkey, configured by
+// REALTIME_VALKEY_ADDRESS (and REALTIME_PREFIX), reaching every node. It is
+// built once and lives as long as the process.
+func cliAPI() (hub.API, error) {
+	cliOnce.Do(func() {
+		var api *valkeyhub.API
+		if api, cliErr = valkeyhub.APIFromEnv(); cliErr == nil {
+			cli = api
+		}
+	})
+	return cli, cliErr
 }
 
 // userIDArg accepts an int or a non-empty string, as int|string would, and

@@ -4,3 +4,4 @@
 source "$(dirname "$0")/lib.sh"
 
 "$(dirname "$0")/install-phpunit.sh"
+"$(dirname "$0")/install-valkey.sh"

@@ -155,6 +155,9 @@ func New(cfg Config) (*Hub, error) {
 		sweepDone: make(chan struct{}),
 	}
 	h.members = newMemberships(h)
+	if rr, ok := cfg.Presence.(RejoinReporter); ok {
+		rr.OnRejoin(func(m Membership) { go h.announce(EventJoin, m) })
+	}
 	if err := cfg.Broker.Run(h); err != nil {
 		return nil, err
 	}

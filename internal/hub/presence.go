@@ -33,3 +33,12 @@ type Presence interface {
 	// Close removes this node's memberships and releases resources.
 	Close() error
 }
+
+// RejoinReporter is implemented by presence stores that re-add this node's
+// memberships on their own, e.g. after the store lost its data or expired
+// them during a long partition. Such a re-add is a cluster-wide join no Add
+// call reports, so the store reports it through the callback, which must
+// not block.
+type RejoinReporter interface {
+	OnRejoin(func(Membership))
+}

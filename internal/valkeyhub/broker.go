@@ -219,6 +219,13 @@ func (b *Broker) Received() uint64   { return b.received.Load() }
 func (b *Broker) Errors() uint64     { return b.errs.Load() }
 func (b *Broker) Reconnects() uint64 { return b.reconnects.Load() }
 
+// BrokerCounters implements hub.BrokerStats.
+func (b *Broker) BrokerCounters() (errors, reconnects int64) {
+	return int64(b.Errors()), int64(b.Reconnects())
+}
+
+var _ hub.BrokerStats = (*Broker)(nil)
+
 func (b *Broker) isClosing() bool {
 	select {
 	case <-b.closing:
@@ -334,6 +341,9 @@ func (b *Broker) serve(s session) error {
 			err = errors.New("connection closed")
 		}
 	case <-b.closing:
+	}
+	if err != nil {
+		b.lastErr.Store(&err) // before Publish can see the connection down
 	}
 	b.up.Store(false)
 	b.mu.Lock()
