@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strings"
 
 	"github.com/frankenphp-realtime/realtime/internal/protocol"
@@ -133,7 +134,11 @@ func (h *Hub) publish(ctx context.Context, topic string, data []byte) error {
 		return ErrClosed
 	}
 	if err := h.cfg.Broker.Publish(ctx, topic, data); err != nil {
-		return err
+		// The cluster is out of reach, this node is not: its own
+		// connections still get the message, and the caller learns that
+		// the others did not.
+		h.HandleBrokerMessage(topic, data)
+		return fmt.Errorf("%w (delivered to this node's connections only)", err)
 	}
 	h.published.Add(1)
 	return nil

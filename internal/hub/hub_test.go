@@ -370,3 +370,24 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("after refill got %v", ev)
 	}
 }
+
+type downBroker struct{ MemoryBroker }
+
+func (b *downBroker) Publish(context.Context, string, []byte) error {
+	return errors.New("valkey: unreachable")
+}
+
+func TestBrokerDownDeliversLocallyAndFails(t *testing.T) {
+	b := &downBroker{}
+	h := newTestHub(t, Config{Broker: b})
+	c, f := connect(t, h, "1")
+	c.HandleText([]byte(`{"action":"subscribe","channel":"news"}`))
+	f.next(t, 1)
+	err := h.Broadcast(context.Background(), "news", []byte("local"))
+	if err == nil || !strings.Contains(err.Error(), "unreachable") || !strings.Contains(err.Error(), "this node") {
+		t.Fatalf("err = %v", err)
+	}
+	if ev := f.next(t, 2); ev["data"] != "local" {
+		t.Fatalf("local subscriber got %v", ev)
+	}
+}
