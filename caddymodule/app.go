@@ -21,6 +21,7 @@ import (
 
 	"github.com/frankenphp-realtime/realtime/internal/auth"
 	"github.com/frankenphp-realtime/realtime/internal/hub"
+	"github.com/frankenphp-realtime/realtime/internal/phpext"
 	"github.com/frankenphp-realtime/realtime/internal/valkeyhub"
 )
 
@@ -60,6 +61,8 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 }
 
 func (a *App) Provision(ctx caddy.Context) error {
+	// Before FrankenPHP restarts PHP for this configuration.
+	phpext.ConfigLoading()
 	a.logger = ctx.Slogger()
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
 		a.registry = reg

@@ -23,11 +23,16 @@ import (
 	"github.com/dunglas/frankenphp"
 
 	"github.com/frankenphp-realtime/realtime/internal/hub"
+	"github.com/frankenphp-realtime/realtime/internal/phpext"
 	"github.com/frankenphp-realtime/realtime/internal/valkeyhub"
 )
 
 // callTimeout bounds how long a PHP request may wait for the broker.
 const callTimeout = 5 * time.Second
+
+func init() {
+	phpext.OnConfigLoad(func() { C.realtime_keep_registered() })
+}
 
 //export_php:function broadcast(string $channel, string $message): void
 func broadcast(channel *C.zend_string, message *C.zend_string) {

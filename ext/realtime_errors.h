@@ -18,6 +18,10 @@ void realtime_throw_runtime_exception(const char *message);
  * *str and *len, for an int *num. */
 int realtime_user_id(zval *value, const char **str, size_t *len, zend_long *num);
 
+/* realtime_keep_registered makes PHP restarts (config reloads) register the
+ * module again; see realtime_restart.c. Idempotent. */
+void realtime_keep_registered(void);
+
 /* realtime_type_name names the type of a rejected argument for TypeError. */
 const char *realtime_type_name(zval *value);
 
