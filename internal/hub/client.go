@@ -38,6 +38,11 @@ type Client struct {
 	out      *outbound
 	inbound  tokenBucket
 
+	// requestMu serialises request handling with detach, so that a client
+	// closed by the server (from another goroutine) is never left half
+	// subscribed by a request in progress.
+	requestMu sync.Mutex
+
 	mu     sync.Mutex
 	subs   map[string]struct{}
 	closed bool
@@ -54,6 +59,11 @@ func (c *Client) send(frame []byte) { c.out.enqueue(outFrame{data: frame}) }
 // HandleText processes one client text frame. Frames of one client are
 // handled in order; a bad frame gets an error frame and nothing else.
 func (c *Client) HandleText(data []byte) {
+	c.requestMu.Lock()
+	defer c.requestMu.Unlock()
+	if c.isClosed() {
+		return
+	}
 	if !c.inbound.allow(time.Now()) {
 		c.send(protocol.ErrorFrame(&protocol.Error{Code: protocol.CodeRateLimited,
 			Message: "too many frames; slow down"}))
@@ -135,16 +145,27 @@ func (c *Client) unsubscribe(req protocol.Request) {
 	c.send(protocol.Unsubscribed(req.ID, req.Channel))
 }
 
-// Close closes the connection with code; the read loop's exit then removes
-// the client from the hub.
+// Close closes the connection with code. The client leaves the hub at once
+// (stats, deliveries, presence); the close frame follows, bounded by the
+// transport's short deadline.
 func (c *Client) Close(code uint16, reason string) {
 	c.out.shut()
+	c.detach()
 	c.out.transport.Close(code, reason)
 }
 
-// detach removes every trace of the client from the hub; called once, when
-// its read loop has ended.
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// detach removes every trace of the client from the hub. It runs when the
+// server closes the client and when its read loop ends; only the first
+// call does anything.
 func (c *Client) detach() {
+	c.requestMu.Lock()
+	defer c.requestMu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

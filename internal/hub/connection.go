@@ -5,7 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -103,35 +103,51 @@ func (e *gwsEvents) OnMessage(socket *gws.Conn, msg *gws.Message) {
 
 // gwsTransport writes a hub client's frames to its gws connection.
 type gwsTransport struct {
-	conn    *gws.Conn
-	closing atomic.Bool
+	conn *gws.Conn
+	// mu orders deadline updates with closing: once Close has shortened
+	// the deadline, no write may extend it again, or a close behind a
+	// blocked write would wait for the full write timeout.
+	mu      sync.Mutex
+	closing bool
 }
 
 var errClosing = errors.New("connection is closing")
 
-func (t *gwsTransport) WriteText(data []byte) error {
-	if t.closing.Load() {
+// arm sets the deadline for one write, unless the connection is closing.
+func (t *gwsTransport) arm() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
 		return errClosing
 	}
-	_ = t.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return t.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+}
+
+func (t *gwsTransport) WriteText(data []byte) error {
+	if err := t.arm(); err != nil {
+		return err
+	}
 	return t.conn.WriteMessage(gws.OpcodeText, data)
 }
 
 func (t *gwsTransport) WritePing() error {
-	if t.closing.Load() {
-		return errClosing
+	if err := t.arm(); err != nil {
+		return err
 	}
-	_ = t.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	return t.conn.WritePing(nil)
 }
 
 func (t *gwsTransport) Close(code uint16, reason string) {
-	if !t.closing.CompareAndSwap(false, true) {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
 		return
 	}
+	t.closing = true
 	// A write blocked on a full socket fails at this deadline, which frees
 	// the connection's write lock for the close frame.
 	_ = t.conn.SetWriteDeadline(time.Now().Add(closeTimeout))
+	t.mu.Unlock()
 	_ = t.conn.WriteClose(code, []byte(reason))
 	_ = t.conn.NetConn().Close()
 }

@@ -188,9 +188,9 @@ func (h *Hub) Connect(t Transport, id Identity) (*Client, error) {
 	c.out = newOutbound(t, h.cfg.MaxPendingBytes, func(overflow bool) {
 		if overflow {
 			h.slowConsumers.Add(1)
-			// Closing may block up to the close deadline: never in the
-			// delivering goroutine.
-			go t.Close(CloseSlowConsumer, "slow consumer")
+			// Closing takes locks and may wait for the close deadline:
+			// never in the delivering goroutine.
+			go c.Close(CloseSlowConsumer, "slow consumer")
 		}
 	})
 	h.clients.Store(c, struct{}{})
@@ -393,11 +393,27 @@ func (h *Hub) Shutdown(ctx context.Context, code uint16, reason string) error {
 	<-h.pingsDone
 	close(h.stopSweep)
 	<-h.sweepDone
+	// Close every connection in parallel (each close frame may wait for
+	// its deadline) and wait for the frames to be written: the process
+	// may exit right after Shutdown returns.
+	var closing sync.WaitGroup
 	h.clients.Range(func(k, _ any) bool {
-		go k.(*Client).Close(code, reason)
+		closing.Add(1)
+		go func() {
+			defer closing.Done()
+			k.(*Client).Close(code, reason)
+		}()
 		return true
 	})
+	closed := make(chan struct{})
+	go func() { closing.Wait(); close(closed) }()
 	var err error
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	// Connections that raced with the shutdown detach on their own.
 	for h.count.Load() > 0 && err == nil {
 		select {
 		case <-h.detached:

@@ -355,19 +355,32 @@ func TestConcurrentSubscribeAndBroadcast(t *testing.T) {
 	}
 }
 
-func TestRateLimit(t *testing.T) {
+func TestTokenBucket(t *testing.T) {
+	var b tokenBucket
+	start := time.Unix(1000, 0)
+	for i := 0; i < FrameBurst; i++ {
+		if !b.allow(start) {
+			t.Fatalf("frame %d of the burst refused", i)
+		}
+	}
+	if b.allow(start) {
+		t.Fatal("frame over the burst allowed")
+	}
+	if !b.allow(start.Add(time.Second / FrameRate)) {
+		t.Fatal("bucket did not refill at FrameRate")
+	}
+	if b.allow(start.Add(time.Second / FrameRate)) {
+		t.Fatal("refill allowed more than one frame")
+	}
+}
+
+func TestRateLimitedFrameGetsAnError(t *testing.T) {
 	h := newTestHub(t, Config{})
 	c, f := connect(t, h, "1")
-	for i := 0; i < FrameBurst+1; i++ {
-		c.HandleText([]byte(`{"action":"ping"}`))
-	}
-	if ev := f.next(t, FrameBurst+1); ev["event"] != "error" || ev["code"] != "rate_limited" {
-		t.Fatalf("frame over the burst got %v", ev)
-	}
-	c.inbound.last = c.inbound.last.Add(-time.Second) // a second later the bucket has refilled
+	c.inbound = tokenBucket{last: time.Now()} // drained: refills one frame per 20 ms
 	c.HandleText([]byte(`{"action":"ping"}`))
-	if ev := f.next(t, FrameBurst+2); ev["event"] != "pong" {
-		t.Fatalf("after refill got %v", ev)
+	if ev := f.next(t, 1); ev["event"] != "error" || ev["code"] != "rate_limited" {
+		t.Fatalf("frame over the rate got %v", ev)
 	}
 }
 
