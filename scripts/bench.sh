@@ -5,7 +5,7 @@
 # gws inside net/http (the floor). Loopback only; every server is started on
 # a free port, bounded in time, and stopped before the script exits.
 #
-#   scripts/bench.sh            # full run (~5-8 minutes on 2 cores)
+#   scripts/bench.sh            # full run (~5-6 minutes on 2 cores)
 #   QUICK=1 scripts/bench.sh    # smoke-sized run (< 2 minutes)
 #
 # Overrides (environment): N_BIG RATE_BIG N_SMALL RATE_SMALL DURATION BURST
@@ -17,10 +17,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 if [ "${QUICK:-0}" = 1 ]; then
-	: "${N_BIG:=2000}" "${RATE_BIG:=10}" "${N_SMALL:=500}" "${RATE_SMALL:=50}" "${DURATION:=3s}" "${BURST:=500}"
+	: "${N_BIG:=2000}" "${RATE_BIG:=10}" "${N_SMALL:=500}" "${RATE_SMALL:=10,100}" "${DURATION:=3s}" "${BURST:=500}"
 	run_timeout=120
 else
-	: "${N_BIG:=10000}" "${RATE_BIG:=10}" "${N_SMALL:=1000}" "${RATE_SMALL:=100}" "${DURATION:=10s}" "${BURST:=2000}"
+	: "${N_BIG:=10000}" "${RATE_BIG:=1,10}" "${N_SMALL:=1000}" "${RATE_SMALL:=10,100}" "${DURATION:=10s}" "${BURST:=2000}"
 	run_timeout=300
 fi
 : "${BURST_CONCURRENCY:=8}" "${SOURCES:=8}" "${SYSTEMS:=realtime mercure gws}"

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// hist is a lock-free latency histogram: 1 µs buckets below 1 s, 1 ms
+// buckets from 1 s to 120 s, one overflow bucket. Exact enough that no
+// percentile reported by the benchmark is rounded by more than 1 µs (below
+// 1 s) or 1 ms (above).
+type hist struct {
+	fine   []atomic.Uint64 // µs 0..999,999
+	coarse []atomic.Uint64 // ms 1000..119,999
+	over   atomic.Uint64
+	count  atomic.Uint64
+	max    atomic.Int64 // ns
+}
+
+func newHist() *hist {
+	return &hist{fine: make([]atomic.Uint64, 1_000_000), coarse: make([]atomic.Uint64, 119_000)}
+}
+
+func (h *hist) record(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	h.count.Add(1)
+	for {
+		m := h.max.Load()
+		if int64(d) <= m || h.max.CompareAndSwap(m, int64(d)) {
+			break
+		}
+	}
+	us := d.Microseconds()
+	switch {
+	case us < 1_000_000:
+		h.fine[us].Add(1)
+	case us < 120_000_000:
+		h.coarse[us/1000-1000].Add(1)
+	default:
+		h.over.Add(1)
+	}
+}
+
+// quantile returns the smallest bucket value v such that at least q of the
+// samples are <= v (upper edge of the bucket), in microseconds.
+func (h *hist) quantile(q float64) float64 {
+	n := h.count.Load()
+	if n == 0 {
+		return 0
+	}
+	target := uint64(q * float64(n))
+	if target < 1 {
+		target = 1
+	}
+	var seen uint64
+	for i := range h.fine {
+		seen += h.fine[i].Load()
+		if seen >= target {
+			return float64(i + 1)
+		}
+	}
+	for i := range h.coarse {
+		seen += h.coarse[i].Load()
+		if seen >= target {
+			return float64((i + 1001) * 1000)
+		}
+	}
+	return float64(h.max.Load()) / 1e3
+}
+
+type latencySummary struct {
+	Count uint64  `json:"count"`
+	P50   float64 `json:"p50_us"`
+	P95   float64 `json:"p95_us"`
+	P99   float64 `json:"p99_us"`
+	Max   float64 `json:"max_us"`
+}
+
+func (h *hist) summary() latencySummary {
+	return latencySummary{
+		Count: h.count.Load(),
+		P50:   h.quantile(0.50),
+		P95:   h.quantile(0.95),
+		P99:   h.quantile(0.99),
+		Max:   float64(h.max.Load()) / 1e3,
+	}
+}
