@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyevents"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -64,6 +65,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 	// Before FrankenPHP restarts PHP for this configuration.
 	phpext.ConfigLoading()
 	a.logger = ctx.Slogger()
+	events, err := ctx.App("events")
+	if err != nil {
+		return err
+	}
+	if err := events.(*caddyevents.App).On("stopping", stoppingHandler{a}); err != nil {
+		return err
+	}
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
 		a.registry = reg
 	}
@@ -112,6 +120,20 @@ func (a *App) acquire(opts Options) (*sharedHub, error) {
 	}
 	a.options, a.key, a.shared = &opts, key, shared
 	return a.shared, nil
+}
+
+// stoppingHandler shuts the hub down when the process exits, from Caddy's
+// "stopping" event: it fires before any app stops, while FrankenPHP still
+// runs PHP, so that presence hooks for the leaves this node announces can
+// still reach an in-process endpoint. Reloads also emit "stopping"; they
+// are left to the UsagePool.
+type stoppingHandler struct{ app *App }
+
+func (s stoppingHandler) Handle(context.Context, caddy.Event) error {
+	if caddy.Exiting() && s.app.shared != nil {
+		s.app.shared.shutdown()
+	}
+	return nil
 }
 
 // sharedHub is a running hub and the endpoint clients built for it.
@@ -210,11 +232,22 @@ func newBackend(opts Options, logger *slog.Logger) (hub.Broker, hub.Presence, er
 // shutdown or a reload that changed the realtime options.
 func (s *sharedHub) Destruct() error {
 	hub.Unregister(s.hub)
+	err := s.shutdown()
+	if s.hook != nil {
+		s.hook.Close()
+	}
+	return err
+}
+
+// shutdown closes every connection (1001), announces the leaves of this
+// node's memberships and waits, bounded, for their hooks to be delivered.
+// Idempotent: Destruct calls it again after a process-exit shutdown.
+func (s *sharedHub) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := s.hub.Shutdown(ctx, hub.CloseGoingAway, "server shutting down")
-	if s.hook != nil {
-		s.hook.Close()
+	if s.hook != nil && !s.hook.Drain(ctx) {
+		s.logger.Warn("realtime: presence hooks still pending at shutdown were abandoned")
 	}
 	return err
 }

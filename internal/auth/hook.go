@@ -47,6 +47,8 @@ type Hook struct {
 	Backoff time.Duration
 
 	delivered, failed, dropped atomic.Int64
+	// pending counts calls queued or being delivered, for Drain.
+	pending atomic.Int64
 }
 
 type hookCall struct {
@@ -72,9 +74,11 @@ func NewHook(endpoint Endpoint, timeout time.Duration, logger *slog.Logger) *Hoo
 // Notify queues a call to the presence endpoint.
 func (h *Hook) Notify(event string, m hub.Membership, at time.Time) {
 	q := h.queues[maphash.String(h.seed, m.Channel+"\x00"+m.UserID)%hookWorkers]
+	h.pending.Add(1)
 	select {
 	case q <- hookCall{event: event, m: m, at: at}:
 	default:
+		h.pending.Add(-1)
 		h.dropped.Add(1)
 		h.logger.Error("realtime: presence hook queue full, dropping call",
 			slog.String("event", event), slog.String("channel", m.Channel), slog.String("user_id", m.UserID))
@@ -85,6 +89,22 @@ func (h *Hook) Notify(event string, m hub.Membership, at time.Time) {
 // retry, and dropped because the queue was full.
 func (h *Hook) Counts() (delivered, failed, dropped int64) {
 	return h.delivered.Load(), h.failed.Load(), h.dropped.Load()
+}
+
+// Drain waits until every queued call is delivered or has failed, or ctx
+// ends; it reports whether the queue drained. Used at shutdown, while the
+// endpoint (maybe this very process's PHP) can still answer.
+func (h *Hook) Drain(ctx context.Context) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for h.pending.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
 }
 
 // Close stops the workers; calls still queued are abandoned.
@@ -101,6 +121,7 @@ func (h *Hook) work(q chan hookCall) {
 			return
 		case call := <-q:
 			h.deliver(call)
+			h.pending.Add(-1)
 		}
 	}
 }

@@ -154,6 +154,29 @@ func (c *Client) Close(code uint16, reason string) {
 	c.out.transport.Close(code, reason)
 }
 
+// gracefulCloseTimeout bounds how long a graceful close waits for the
+// frames queued before it; past it the connection is closed hard.
+const gracefulCloseTimeout = 2 * time.Second
+
+// CloseAfterPending closes the connection with code once the frames already
+// queued for it are written (bounded): a disconnectUser() that follows a
+// broadcastToUser() from the same publisher does not swallow the message.
+// The client leaves the hub at once.
+func (c *Client) CloseAfterPending(code uint16, reason string) {
+	c.detach()
+	req := c.out.closeAfterPending(code, reason)
+	if req == nil {
+		c.out.transport.Close(code, reason)
+		return
+	}
+	select {
+	case <-req.done:
+	case <-time.After(gracefulCloseTimeout):
+		c.out.shut()
+		c.out.transport.Close(code, reason)
+	}
+}
+
 func (c *Client) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -175,7 +198,6 @@ func (c *Client) detach() {
 	subs := c.subs
 	c.subs = nil
 	c.mu.Unlock()
-	c.out.shut()
 	for ch := range subs {
 		c.hub.removeSubscription(ch, c)
 		c.hub.members.leave(Membership{Channel: ch, UserID: c.identity.UserID})

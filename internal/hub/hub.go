@@ -200,8 +200,12 @@ func (h *Hub) Connect(t Transport, id Identity) (*Client, error) {
 	return c, nil
 }
 
-// Disconnected must be called once when a connection's read loop ends.
-func (h *Hub) Disconnected(c *Client) { c.detach() }
+// Disconnected must be called once when a connection's read loop ends:
+// nothing more can be written to it.
+func (h *Hub) Disconnected(c *Client) {
+	c.out.shut()
+	c.detach()
+}
 
 func (h *Hub) removeClient(c *Client) {
 	h.removeUser(c)
@@ -328,7 +332,7 @@ func (h *Hub) HandleBrokerMessage(topic string, data []byte) {
 			h.delivered.Add(int64(n))
 		case userDisconnect:
 			h.users.each(user, func(c *Client) {
-				go c.Close(CloseDisconnected, "disconnected by the application")
+				go c.CloseAfterPending(CloseDisconnected, "disconnected by the application")
 			})
 		}
 	}
@@ -401,7 +405,7 @@ func (h *Hub) Shutdown(ctx context.Context, code uint16, reason string) error {
 		closing.Add(1)
 		go func() {
 			defer closing.Done()
-			k.(*Client).Close(code, reason)
+			k.(*Client).CloseAfterPending(code, reason)
 		}()
 		return true
 	})

@@ -20,6 +20,7 @@ type fakeTransport struct {
 	closed  chan struct{}
 	code    uint16
 	block   bool
+	gate    chan struct{} // when set, each write waits for it to close
 	arrived chan struct{}
 	once    sync.Once
 }
@@ -29,6 +30,9 @@ func newFake() *fakeTransport {
 }
 
 func (f *fakeTransport) WriteText(data []byte) error {
+	if f.gate != nil {
+		<-f.gate
+	}
 	if f.block {
 		<-f.closed
 		return errors.New("closed")
@@ -402,5 +406,30 @@ func TestBrokerDownDeliversLocallyAndFails(t *testing.T) {
 	}
 	if ev := f.next(t, 2); ev["data"] != "local" {
 		t.Fatalf("local subscriber got %v", ev)
+	}
+}
+
+func TestDisconnectAfterDirectKeepsPublishOrder(t *testing.T) {
+	h := newTestHub(t, Config{})
+	_, f := connect(t, h, "7")
+	f.gate = make(chan struct{}) // the client's writes are slow
+	ctx := context.Background()
+	if err := h.BroadcastToUser(ctx, "7", []byte("last words")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DisconnectUser(ctx, "7"); err != nil {
+		t.Fatal(err)
+	}
+	close(f.gate)
+	if ev := f.next(t, 1); ev["event"] != "direct" || ev["data"] != "last words" {
+		t.Fatalf("got %v, want the direct frame before the close", ev)
+	}
+	select {
+	case <-f.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not disconnected")
+	}
+	if f.code != CloseDisconnected {
+		t.Fatalf("close code = %d", f.code)
 	}
 }

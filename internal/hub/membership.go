@@ -74,14 +74,14 @@ func (ms *memberships) join(m Membership) error {
 	ctx, cancel := context.WithTimeout(context.Background(), presenceOpTimeout)
 	defer cancel()
 	joined, err := ms.hub.cfg.Presence.Add(ctx, m)
-	if err != nil {
-		// Still counted but not stored: the next join of this membership
-		// retries the store, and leave forgets it without a store call.
-		return err
-	}
+	// Even a failed Add is the store's to retry (Presence contract), so
+	// the membership counts as stored and its leave calls Remove.
 	ms.mu.Lock()
 	st.stored = true
 	ms.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	if joined {
 		ms.hub.announce(EventJoin, m)
 	}

@@ -16,8 +16,17 @@ type Transport interface {
 }
 
 type outFrame struct {
-	ping bool
-	data []byte
+	ping  bool
+	data  []byte
+	close *closeRequest // the last frame: close the transport
+}
+
+// closeRequest closes the connection once the frames queued before it are
+// written; done is closed when it has.
+type closeRequest struct {
+	code   uint16
+	reason string
+	done   chan struct{}
 }
 
 // outbound is a connection's bounded send queue. Enqueue never blocks: the
@@ -66,12 +75,15 @@ func (o *outbound) enqueue(f outFrame) bool {
 	return true
 }
 
+// flush writes queued frames until the queue is empty. shut empties the
+// queue, so a hard close ends the loop after the batch in hand, whose
+// writes then fail fast on the closing transport.
 func (o *outbound) flush() {
 	for {
 		o.mu.Lock()
-		if o.closed || len(o.queue) == 0 {
+		if len(o.queue) == 0 {
 			o.flushing = false
-			o.queue, o.pending = nil, 0
+			o.pending = 0
 			o.mu.Unlock()
 			return
 		}
@@ -80,6 +92,12 @@ func (o *outbound) flush() {
 		o.mu.Unlock()
 
 		for i, f := range batch {
+			if f.close != nil {
+				o.transport.Close(f.close.code, f.close.reason)
+				close(f.close.done)
+				o.shut()
+				return
+			}
 			var err error
 			if f.ping {
 				err = o.transport.WritePing()
@@ -90,11 +108,46 @@ func (o *outbound) flush() {
 			o.pending -= len(f.data)
 			o.mu.Unlock()
 			if err != nil {
+				o.failPending(batch[i+1:])
 				o.shut()
 				o.onError(false)
 				return
 			}
 			batch[i] = outFrame{}
+		}
+	}
+}
+
+// closeAfterPending queues a close behind the pending frames and refuses
+// further frames. It returns nil when the queue is already shut; otherwise
+// the request's done channel closes once the close has been done.
+func (o *outbound) closeAfterPending(code uint16, reason string) *closeRequest {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return nil
+	}
+	req := &closeRequest{code: code, reason: reason, done: make(chan struct{})}
+	o.closed = true
+	o.queue = append(o.queue, outFrame{close: req})
+	start := !o.flushing
+	o.flushing = true
+	o.mu.Unlock()
+	if start {
+		go o.flush()
+	}
+	return req
+}
+
+// failPending completes the close requests among frames that will never be
+// written, so nobody waits for them.
+func (o *outbound) failPending(rest []outFrame) {
+	o.mu.Lock()
+	rest = append(rest, o.queue...)
+	o.mu.Unlock()
+	for _, f := range rest {
+		if f.close != nil {
+			close(f.close.done)
 		}
 	}
 }

@@ -19,6 +19,10 @@ type Membership struct {
 //     decided atomically (two nodes never both see the same transition);
 //   - Add and Remove are idempotent per node: adding twice then removing once
 //     removes this node's membership;
+//   - an Add that fails (the store is unreachable) is not lost: the store
+//     keeps retrying it until it lands or Remove cancels it, and reports the
+//     join it then causes through RejoinReporter. The caller therefore
+//     always calls Remove for a membership it tried to Add;
 //   - memberships of a node that stops refreshing (it crashed) expire after
 //     the store's TTL, and Expire hands each expired membership that became a
 //     leave to exactly one caller across the cluster.

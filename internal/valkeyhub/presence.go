@@ -148,13 +148,18 @@ func (p *Presence) removeExec(m hub.Membership) valkey.LuaExec {
 }
 
 // Add records that this node holds m; joined reports the cluster-wide
-// join. A failed Add is not remembered, so not refreshed either.
+// join. m is remembered even when Valkey cannot be reached: the refresh
+// loop adds it once Valkey is back and reports the join through OnRejoin
+// (hub.Presence contract).
 func (p *Presence) Add(ctx context.Context, m hub.Membership) (joined bool, err error) {
 	p.opMu.RLock()
 	defer p.opMu.RUnlock()
 	if p.closed.Load() {
 		return false, errors.New("valkey: presence closed")
 	}
+	p.mu.Lock()
+	p.mine[m] = struct{}{}
+	p.mu.Unlock()
 	ctx, cancel := withOpTimeout(ctx)
 	defer cancel()
 	e := p.addExec(m)
@@ -162,9 +167,6 @@ func (p *Presence) Add(ctx context.Context, m hub.Membership) (joined bool, err 
 	if err != nil {
 		return false, wrapErr("presence add", p.addr, err)
 	}
-	p.mu.Lock()
-	p.mine[m] = struct{}{}
-	p.mu.Unlock()
 	return n == 1, nil
 }
 

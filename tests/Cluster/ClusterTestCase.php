@@ -156,6 +156,10 @@ abstract class ClusterTestCase extends TestCase
             self::realtimeOptions($valkeyAddress, $prefix, $extra),
             Server::root() . '/tests/fixtures/cluster',
             withAdmin: true,
+            // Caddy would bind the wildcard address (:port), which a busy
+            // machine's outgoing connections on other local addresses can
+            // hold although the loopback probe found the port free.
+            siteDirectives: 'bind 127.0.0.1',
             env: [
                 'REALTIME_NODE' => $name,
                 'REALTIME_CLUSTER_DIR' => $sharedDir ?? '',
@@ -245,8 +249,7 @@ abstract class ClusterTestCase extends TestCase
 
     /**
      * Subscribes and returns the `subscribed` reply (presence channels carry
-     * `users`). Frames arriving before the reply (e.g. a join) fail the test
-     * unless $skipOthers.
+     * `users`). Any other frame arriving before the reply fails the test.
      *
      * @return array<string, mixed>
      */

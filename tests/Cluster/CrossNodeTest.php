@@ -293,6 +293,5 @@ final class CrossNodeTest extends ClusterTestCase
             self::report(sprintf('latency PHP broadcast() on node a -> client on node %s (%s), 100 messages: p50 %.2f ms, p90 %.2f ms, max %.2f ms (upper bound: includes the rest of the HTTP response)',
                 $name, $name === 'a' ? 'same node, via Valkey' : 'other node', $list[49], $list[89], $list[99]));
         }
-        $this->addToAssertionCount(1);
     }
 }

@@ -61,12 +61,12 @@ final class NodeCrashTest extends ClusterTestCase
         self::assertSame($survivors, self::channelUsers($b, $channel), 'node b: same');
 
         $leaveAfter = [];
-        foreach ([...$observers, 'stays-on-a' => $staysOnA] as $name => $observer) {
-            self::assertNextFrame($observer, ['event' => 'leave', 'channel' => $channel, 'user_id' => $gone], "leave of the killed node's user reaches the observer on surviving node $name", 15.0);
+        foreach (['observer on node a' => $observers['a'], 'observer on node b' => $observers['b'], "$stays's tab on node a" => $staysOnA] as $name => $observer) {
+            self::assertNextFrame($observer, ['event' => 'leave', 'channel' => $channel, 'user_id' => $gone], "leave of the killed node's user reaches the $name (surviving node)", 15.0);
             $leaveAfter[$name] = microtime(true) - $killedAt;
         }
         self::report(sprintf('node c SIGKILLed (presence_ttl 3s): its user left getChannelUsers after %.2f s; leave frames after %s', $goneAfter,
-            implode(', ', array_map(static fn (string $n, float $t): string => sprintf('node %s %.2f s', $n, $t), array_keys($leaveAfter), $leaveAfter))));
+            implode(', ', array_map(static fn (string $n, float $t): string => sprintf('%s %.2f s', $n, $t), array_keys($leaveAfter), $leaveAfter))));
         self::assertLessThanOrEqual($bound, $goneAfter, sprintf('the killed node\'s users disappear within presence_ttl (3 s) + sweep (SPEC §6); bound %.1f s', $bound));
         self::assertLessThanOrEqual($bound, max($leaveAfter), sprintf('leave frames within presence_ttl + sweep; bound %.1f s', $bound));
 
@@ -83,5 +83,47 @@ final class NodeCrashTest extends ClusterTestCase
         ksort($joins);
         ksort($expectedJoins);
         self::assertSame($expectedJoins, $joins, 'one join hook per user: ' . json_encode($hooks));
+    }
+
+    /**
+     * docs/presence.md "Timing": on a graceful shutdown the node removes its
+     * memberships at once (operations.md: SIGTERM "removes the node's
+     * presence (announcing leaves)"); the transition is still one leave
+     * frame per subscriber and one hook call (SPEC §6). presence_ttl stays at
+     * its 30 s default so that expiry cannot be what removes them.
+     */
+    public function testAGracefullyStoppedNodesUsersLeaveAtOnceWithOneHook(): void
+    {
+        $valkey = $this->valkey();
+        $prefix = self::randomPrefix();
+        $dir = self::sharedDir();
+        $options = ['presence_endpoint /presence.php', 'presence_grace 500ms'];
+        $a = $this->node('a', $valkey->address(), $prefix, $options, $dir);
+        $b = $this->node('b', $valkey->address(), $prefix, $options, $dir);
+        $channel = self::channel('presence-stop-');
+        $observer = self::connectAs($a, 'obs-a');
+        self::subscribe($observer, $channel);
+        $user = self::user('on-b-');
+        $onB = self::connectAs($b, $user);
+        self::subscribe($onB, $channel);
+        self::assertNextFrame($observer, ['event' => 'join', 'channel' => $channel, 'user_id' => $user], 'join');
+        self::poll(static fn (): bool => count(self::hookLog($dir, $channel)) >= 2, 15.0, 'the two join hooks', static fn (): string => json_encode(self::hookLog($dir, $channel)));
+
+        $stoppedAt = microtime(true);
+        self::assertSame(0, $b->terminate(15.0), 'node b exits 0 on SIGTERM');
+        self::assertSame(1001, self::closedBy($onB), 'SIGTERM closes connections with 1001');
+        self::assertNextFrame($observer, ['event' => 'leave', 'channel' => $channel, 'user_id' => $user], 'leave of the stopped node\'s user on node a', 15.0);
+        $after = microtime(true) - $stoppedAt;
+        self::report(sprintf('node b stopped with SIGTERM: leave on node a after %.2f s (presence_ttl 30s)', $after));
+        self::assertLessThan(10.0, $after, 'a graceful shutdown announces the leave at once, not after presence_ttl (30 s)');
+        self::assertSame(['obs-a'], self::channelUsers($a, $channel), 'gone from getChannelUsers');
+        self::assertNothingBeforeSentinel($a, $channel, ['observer' => $observer], 'exactly one leave');
+
+        self::poll(static fn (): bool => count(array_filter(self::hookLog($dir, $channel), static fn (array $e): bool => $e['event'] === 'leave')) >= 1, 15.0,
+            "a leave hook for $user (SPEC §6: the presence endpoint is called once per cluster-wide transition)",
+            static fn (): string => 'hooks recorded: ' . json_encode(self::hookLog($dir, $channel)) . "\nnode b log tail:\n" . $b->logTail(15));
+        $leaves = array_values(array_filter(self::hookLog($dir, $channel), static fn (array $e): bool => $e['event'] === 'leave'));
+        self::assertCount(1, $leaves, json_encode($leaves));
+        self::assertSame($user, $leaves[0]['user_id']);
     }
 }
