@@ -156,10 +156,6 @@ abstract class ClusterTestCase extends TestCase
             self::realtimeOptions($valkeyAddress, $prefix, $extra),
             Server::root() . '/tests/fixtures/cluster',
             withAdmin: true,
-            // Caddy would bind the wildcard address (:port), which a busy
-            // machine's outgoing connections on other local addresses can
-            // hold although the loopback probe found the port free.
-            siteDirectives: 'bind 127.0.0.1',
             env: [
                 'REALTIME_NODE' => $name,
                 'REALTIME_CLUSTER_DIR' => $sharedDir ?? '',

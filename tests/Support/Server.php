@@ -285,6 +285,9 @@ final class Server
         $options = trim($realtimeOptions ?? $this->realtimeOptions);
         $realtime = $options === '' ? 'realtime' : "realtime {\n" . self::indent($options, 1) . "\n}";
         $site = self::indent(implode("\n", array_filter([
+            // Caddy would listen on every address; the port reservation
+            // only checks loopback, and tests need nothing else.
+            'bind 127.0.0.1',
             "root * {$this->appDir}",
             "handle /__test-server-id {\n\trespond \"{$this->token}\" 200\n}",
             trim($siteDirectives ?? $this->siteDirectives),
