@@ -18,6 +18,8 @@
 # env:   REALTIME_CACHE   cache directory (rootfs tarballs, containers.conf)
 #        SMOKE=0          build only, skip the run
 #        SUITE            Debian suite of the base images (default bookworm)
+#        CA_BUNDLE        CA bundle for the builder's HTTPS downloads
+#                         (default /etc/ssl/certs/ca-certificates.crt)
 source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
@@ -212,8 +214,14 @@ import_base "$suite-slim"
 
 log "buildah bud -t $image (a cold build compiles PHP: 10-15 minutes on 2 cores)"
 start=$(date +%s)
+# The machine's CA bundle goes in as a build secret (used only by the Go
+# downloads in the builder stage, never stored in a layer): where egress goes
+# through a TLS-intercepting proxy, its CA is only in the host's bundle.
+secret=()
+ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+[ -s "$ca_bundle" ] && secret=(--secret "id=ca_bundle,src=$ca_bundle")
 buildah bud --pull=never --isolation chroot --network host --layers --force-rm \
-	--format docker -t "$image" . >&2
+	--format docker "${secret[@]}" -t "$image" . >&2
 elapsed=$(($(date +%s) - start))
 size=$(podman image inspect -f '{{.Size}}' "$image")
 log "built $image in ${elapsed}s; size $((size / 1000000)) MB ($size bytes)"
