@@ -54,6 +54,10 @@ test-browser: build ## the demo in headless Chromium (playwright-core)
 	scripts/install-browser.sh
 	node --test tests/browser/
 
+.PHONY: image
+image: ## build the container image without a Docker daemon (buildah) and smoke-test it
+	@scripts/build-image.sh
+
 .PHONY: clean
 clean: ## remove build outputs (the PHP cache outside the checkout stays)
 	rm -rf bin
