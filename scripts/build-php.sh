@@ -21,13 +21,18 @@ configure_flags=(
 	--enable-xml --enable-xmlreader --enable-xmlwriter --with-zip --with-zlib --enable-opcache
 	--with-libxml --enable-phar
 )
+# Without CFLAGS, PHP's configure compiles with "-g -O2": the debug info
+# makes the build markedly slower and libphp several times larger, for no
+# runtime difference.
+php_cflags="-O2"
+
 build_deps=(
 	build-essential pkg-config xz-utils dpkg-dev
 	libxml2-dev libssl-dev libcurl4-openssl-dev libsodium-dev libzip-dev libonig-dev
 	libsqlite3-dev zlib1g-dev
 )
 
-key="$version-$(printf '%s\n' "${configure_flags[@]}" | sha256sum | cut -c1-12)"
+key="$version-$(printf '%s\n' "${configure_flags[@]}" "CFLAGS=$php_cflags" | sha256sum | cut -c1-12)"
 prefix="$CACHE_DIR/php-$key"
 src="$CACHE_DIR/php-src-$version"
 
@@ -60,7 +65,7 @@ rm -rf "$build" "$prefix"
 cp -a "$src" "$build"
 (
 	cd "$build"
-	./configure --prefix="$prefix" --with-config-file-path="$prefix/etc" \
+	CFLAGS="$php_cflags" ./configure --prefix="$prefix" --with-config-file-path="$prefix/etc" \
 		--with-config-file-scan-dir="$prefix/etc/conf.d" "${configure_flags[@]}" >configure.log 2>&1 ||
 		{ tail -n 30 configure.log >&2; exit 1; }
 	make -j"$(nproc)" >make.log 2>&1 || { tail -n 40 make.log >&2; exit 1; }
