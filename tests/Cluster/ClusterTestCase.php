@@ -6,6 +6,7 @@ namespace Realtime\Tests\Cluster;
 
 use PHPUnit\Framework\TestCase;
 use Realtime\Tests\Support\HttpResponse;
+use Realtime\Tests\Support\Polling;
 use Realtime\Tests\Support\Server;
 use Realtime\Tests\Support\ValkeyServer;
 use Realtime\Tests\Support\WebSocket\ConnectionClosed;
@@ -28,6 +29,8 @@ use Realtime\Tests\Support\WebSocketClient;
  */
 abstract class ClusterTestCase extends TestCase
 {
+    use Polling;
+
     /** @var array<string, list<Server|ValkeyServer>> processes shared by a test class */
     private static array $classProcesses = [];
 
@@ -442,32 +445,6 @@ abstract class ClusterTestCase extends TestCase
 
     // ---- polling ----------------------------------------------------------------------------
 
-    /**
-     * Polls $condition until it returns something other than false/null and
-     * returns that; fails with $what after $timeout.
-     *
-     * @template T
-     *
-     * @param callable(): (T|false|null) $condition
-     *
-     * @return T
-     */
-    protected static function poll(callable $condition, float $timeout, string $what, ?callable $describe = null): mixed
-    {
-        $deadline = microtime(true) + $timeout;
-        $interval = 5_000;
-        while (true) {
-            $value = $condition();
-            if ($value !== false && $value !== null) {
-                return $value;
-            }
-            if (microtime(true) >= $deadline) {
-                self::fail(sprintf('timed out after %.1fs waiting for %s%s', $timeout, $what, $describe === null ? '' : ': ' . $describe()));
-            }
-            usleep($interval); // poll interval, not a synchronisation sleep
-            $interval = min(50_000, $interval * 2);
-        }
-    }
 
     /** Prints a measurement on STDERR (kept out of PHPUnit's output check). */
     protected static function report(string $line): void

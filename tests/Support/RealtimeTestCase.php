@@ -18,6 +18,8 @@ use Realtime\Tests\Support\WebSocket\WebSocketException;
  */
 abstract class RealtimeTestCase extends TestCase
 {
+    use Polling;
+
     /** @var array<string, array<string, Server>> servers per test class, by configuration name */
     private static array $servers = [];
 
@@ -192,32 +194,6 @@ abstract class RealtimeTestCase extends TestCase
 
     // ---- polling -------------------------------------------------------------------
 
-    /**
-     * Polls $condition until it returns something other than false/null,
-     * and returns that; fails with $what and the last value after $timeout.
-     *
-     * @template T
-     *
-     * @param callable(): (T|false|null) $condition
-     *
-     * @return T
-     */
-    protected static function poll(callable $condition, float $timeout, string $what, ?callable $describe = null): mixed
-    {
-        $deadline = microtime(true) + $timeout;
-        $interval = 10_000;
-        while (true) {
-            $value = $condition();
-            if ($value !== false && $value !== null) {
-                return $value;
-            }
-            if (microtime(true) >= $deadline) {
-                self::fail(sprintf('timed out after %.1fs waiting for %s%s', $timeout, $what, $describe === null ? '' : ': ' . $describe()));
-            }
-            usleep($interval); // poll interval, not a synchronisation sleep
-            $interval = min(100_000, $interval * 2);
-        }
-    }
 
     /**
      * JSON lines a fixture appended to $file in the server's scratch dir.

@@ -24,7 +24,7 @@ final class Server
     private ?int $exitCode = null;
     /** Random token served at /__test-server-id, proving a port answers for THIS server. */
     private string $token;
-    /** @var list<resource> port reservation locks held while the server runs */
+    /** @var list<PortReservation> ports held while the server runs */
     private array $portLocks = [];
 
     /**
@@ -100,8 +100,8 @@ final class Server
         // the server must then prove it alone answers (its token).
         for ($attempt = 1; ; ++$attempt) {
             $this->releasePorts();
-            $this->port = $this->reservePort();
-            $this->adminPort = $this->withAdmin ? $this->reservePort() : null;
+            $this->port = $this->reserve();
+            $this->adminPort = $this->withAdmin ? $this->reserve() : null;
             file_put_contents($this->caddyfilePath(), $this->caddyfile());
             $this->launch($bin);
             try {
@@ -426,50 +426,18 @@ final class Server
         return "$this->workDir/Caddyfile";
     }
 
-    /**
-     * A loopback port nobody listens on, reserved with an flock()ed file in
-     * a machine-wide directory (independent of TMPDIR) for as long as this
-     * server runs, so that concurrently running suites never pick the same
-     * one. The probe bind() is without SO_REUSEPORT, so it also fails on a
-     * port a running Caddy holds.
-     */
-    private function reservePort(): int
+    private function reserve(): int
     {
-        $dir = is_writable('/tmp') ? '/tmp/realtime-test-ports' : sys_get_temp_dir() . '/realtime-test-ports';
-        if (!is_dir($dir)) {
-            @mkdir($dir, 0777, true);
-            @chmod($dir, 0777);
-        }
-        for ($i = 0; $i < 50; ++$i) {
-            $port = self::freePort();
-            $lock = @fopen("$dir/$port.lock", 'c');
-            if ($lock === false) {
-                continue;
-            }
-            if (!flock($lock, LOCK_EX | LOCK_NB)) {
-                fclose($lock);
-                continue;
-            }
-            // Re-probe under the lock: the port may have been taken meanwhile.
-            $probe = @stream_socket_server("tcp://127.0.0.1:$port", $errno, $errstr);
-            if ($probe === false) {
-                flock($lock, LOCK_UN);
-                fclose($lock);
-                continue;
-            }
-            fclose($probe);
-            $this->portLocks[] = $lock;
+        $reservation = PortReservation::reserve();
+        $this->portLocks[] = $reservation;
 
-            return $port;
-        }
-        throw new \RuntimeException('cannot reserve a free loopback port');
+        return $reservation->port;
     }
 
     private function releasePorts(): void
     {
-        foreach ($this->portLocks as $lock) {
-            flock($lock, LOCK_UN);
-            fclose($lock);
+        foreach ($this->portLocks as $reservation) {
+            $reservation->release();
         }
         $this->portLocks = [];
     }
@@ -625,18 +593,7 @@ final class Server
     /** A loopback port nothing listens on right now (for "unreachable" endpoints). */
     public static function unusedPort(): int
     {
-        return self::freePort();
+        return PortReservation::unusedPort();
     }
 
-    private static function freePort(): int
-    {
-        $socket = stream_socket_server('tcp://127.0.0.1:0', $errno, $errstr);
-        if ($socket === false) {
-            throw new \RuntimeException("cannot bind a loopback port: $errstr");
-        }
-        $name = (string) stream_socket_get_name($socket, false);
-        fclose($socket);
-
-        return (int) substr($name, strrpos($name, ':') + 1);
-    }
 }

@@ -21,8 +21,7 @@ final class ValkeyServer
     /** @var resource|null */
     private $process = null;
     private int $port;
-    /** @var resource|null port reservation lock */
-    private $portLock = null;
+    private ?PortReservation $portLock = null;
     private string $workDir;
     private string $logFile;
     private int $starts = 0;
@@ -35,7 +34,8 @@ final class ValkeyServer
         }
         $this->workDir = $dir;
         $this->logFile = "$dir/valkey.log";
-        $this->port = $this->reservePort();
+        $this->portLock = PortReservation::reserve();
+        $this->port = $this->portLock->port;
     }
 
     public static function binary(): string
@@ -164,11 +164,8 @@ final class ValkeyServer
     public function __destruct()
     {
         $this->stop();
-        if ($this->portLock !== null) {
-            flock($this->portLock, LOCK_UN);
-            fclose($this->portLock);
-            $this->portLock = null;
-        }
+        $this->portLock?->release();
+        $this->portLock = null;
         if (getenv('REALTIME_KEEP_TEST_LOGS') === false) {
             @unlink($this->logFile);
             foreach (glob("$this->workDir/*") ?: [] as $file) {
@@ -318,44 +315,4 @@ final class ValkeyServer
         }
     }
 
-    /**
-     * A free loopback port, reserved with an flock()ed file in the directory
-     * Server uses, so no test server of any suite picks it meanwhile.
-     */
-    private function reservePort(): int
-    {
-        $dir = is_writable('/tmp') ? '/tmp/realtime-test-ports' : sys_get_temp_dir() . '/realtime-test-ports';
-        if (!is_dir($dir)) {
-            @mkdir($dir, 0777, true);
-            @chmod($dir, 0777);
-        }
-        for ($i = 0; $i < 50; ++$i) {
-            $probe = @stream_socket_server('tcp://127.0.0.1:0', $errno, $errstr);
-            if ($probe === false) {
-                throw new \RuntimeException("cannot bind a loopback port: $errstr");
-            }
-            $name = (string) stream_socket_get_name($probe, false);
-            fclose($probe);
-            $port = (int) substr($name, strrpos($name, ':') + 1);
-            $lock = @fopen("$dir/$port.lock", 'c');
-            if ($lock === false) {
-                continue;
-            }
-            if (!flock($lock, LOCK_EX | LOCK_NB)) {
-                fclose($lock);
-                continue;
-            }
-            $again = @stream_socket_server("tcp://127.0.0.1:$port", $errno, $errstr);
-            if ($again === false) {
-                flock($lock, LOCK_UN);
-                fclose($lock);
-                continue;
-            }
-            fclose($again);
-            $this->portLock = $lock;
-
-            return $port;
-        }
-        throw new \RuntimeException('cannot reserve a free loopback port for valkey-server');
-    }
 }
