@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Realtime\Tests\Cluster;
 
 use PHPUnit\Framework\TestCase;
+use Realtime\Tests\Support\CallsPhpApi;
 use Realtime\Tests\Support\HttpResponse;
 use Realtime\Tests\Support\Polling;
 use Realtime\Tests\Support\Server;
@@ -29,6 +30,7 @@ use Realtime\Tests\Support\WebSocketClient;
  */
 abstract class ClusterTestCase extends TestCase
 {
+    use CallsPhpApi;
     use Polling;
 
     /** @var array<string, list<Server|ValkeyServer>> processes shared by a test class */
@@ -308,26 +310,6 @@ abstract class ClusterTestCase extends TestCase
     }
 
     // ---- PHP API inside a node -------------------------------------------------------
-
-    /** @param list<mixed> $args */
-    protected static function call(Server $server, string $fn, array $args): HttpResponse
-    {
-        return $server->postForm('/call.php', ['fn' => $fn, 'args' => json_encode($args, JSON_THROW_ON_ERROR)]);
-    }
-
-    /** @param list<mixed> $args */
-    protected static function callOk(Server $server, string $fn, array $args): mixed
-    {
-        $response = self::call($server, $fn, $args);
-        self::assertContains($response->status, [200, 204], "$fn(" . json_encode($args) . ") on port {$server->port()}: " . $response->describe());
-
-        return $response->status === 204 ? null : ($response->json()['result'] ?? null);
-    }
-
-    protected static function publish(Server $server, string $channel, string $message): void
-    {
-        self::callOk($server, 'broadcast', [$channel, $message]);
-    }
 
     /** @return list<string> getChannelUsers() on $server, sorted */
     protected static function channelUsers(Server $server, string $channel): array

@@ -18,6 +18,7 @@ use Realtime\Tests\Support\WebSocket\WebSocketException;
  */
 abstract class RealtimeTestCase extends TestCase
 {
+    use CallsPhpApi;
     use Polling;
 
     /** @var array<string, array<string, Server>> servers per test class, by configuration name */
@@ -159,38 +160,6 @@ abstract class RealtimeTestCase extends TestCase
     }
 
     // ---- PHP API through the server --------------------------------------------
-
-    /**
-     * Calls a realtime function inside the server (fixture call.php, or
-     * call_loose.php in coercive mode).
-     *
-     * @param list<mixed> $args
-     */
-    protected static function call(Server $server, string $fn, array $args, bool $strict = true): HttpResponse
-    {
-        return $server->postForm($strict ? '/call.php' : '/call_loose.php', [
-            'fn' => $fn,
-            'args' => json_encode($args, JSON_THROW_ON_ERROR | JSON_PRESERVE_ZERO_FRACTION),
-        ]);
-    }
-
-    /**
-     * Calls and asserts success; returns the result (null for void functions).
-     *
-     * @param list<mixed> $args
-     */
-    protected static function callOk(Server $server, string $fn, array $args): mixed
-    {
-        $response = self::call($server, $fn, $args);
-        self::assertContains($response->status, [200, 204], "$fn(" . json_encode($args) . '): ' . $response->describe());
-
-        return $response->status === 204 ? null : ($response->json()['result'] ?? null);
-    }
-
-    protected static function publish(Server $server, string $channel, string $message): void
-    {
-        self::callOk($server, 'broadcast', [$channel, $message]);
-    }
 
     // ---- polling -------------------------------------------------------------------
 
