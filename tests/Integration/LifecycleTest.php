@@ -84,7 +84,7 @@ final class LifecycleTest extends RealtimeTestCase
         $code = $server->terminate(20.0);
         self::assertSame(1001, self::closedBy($a, 15.0), 'shutdown closes with 1001');
         self::assertSame(1001, self::closedBy($b, 15.0));
-        self::assertNotNull($code, 'the server exited after SIGTERM');
+        self::assertNotNull($code, 'the server exited after SIGTERM: ' . $server->exitDescription() . "\n" . $server->logTail(40));
         self::assertLessThan(15.0, microtime(true) - $started);
         $this->discardServer('sigterm');
     }

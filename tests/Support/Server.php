@@ -22,6 +22,10 @@ final class Server
     private string $appDir;
     /** Exit code once the process is gone (proc_get_status() reports it only once). */
     private ?int $exitCode = null;
+    /** The signal that killed the process, if one did (a crash, not an exit). */
+    private ?int $exitSignal = null;
+    /** How terminate() found the process. */
+    private ?string $terminated = null;
     /** Random token served at /__test-server-id, proving a port answers for THIS server. */
     private string $token;
     /** @var list<PortReservation> ports held while the server runs */
@@ -147,10 +151,25 @@ final class Server
             return null;
         }
         proc_terminate($this->process, 15);
-        $code = $this->waitForExit($timeout) ? $this->exitCode : null;
+        $exited = $this->waitForExit($timeout);
+        // Described before stop(), whose SIGKILL would mask a hang.
+        $this->terminated = $exited ? $this->exitDescription() : sprintf('still running %.0fs after SIGTERM', $timeout);
+        $code = $exited ? $this->exitCode : null;
         $this->stop();
 
         return $code;
+    }
+
+    /** How the process ended, for failure messages. */
+    public function exitDescription(): string
+    {
+        return match (true) {
+            $this->terminated !== null => $this->terminated,
+            $this->exitSignal !== null => "killed by signal $this->exitSignal",
+            $this->exitCode !== null => "exited with status $this->exitCode",
+            $this->process !== null && $this->poll() => 'still running',
+            default => 'ended, status unknown',
+        };
     }
 
     public function isRunning(): bool
@@ -416,6 +435,9 @@ final class Server
         $status = proc_get_status($this->process);
         if (!$status['running'] && $this->exitCode === null && $status['exitcode'] !== -1) {
             $this->exitCode = $status['exitcode'];
+        }
+        if (!$status['running'] && $status['signaled'] && $this->exitSignal === null) {
+            $this->exitSignal = $status['termsig'];
         }
 
         return $status['running'];
