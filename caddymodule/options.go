@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -151,7 +152,7 @@ func sortedUnique(in []string) []string {
 			out = append(out, s)
 		}
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	if len(out) == 0 {
 		return nil
 	}

@@ -4,11 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 )
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 // checkOrigin validates one allowed_origins entry: "*" or scheme://host[:port].
 func checkOrigin(origin string) error {

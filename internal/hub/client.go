@@ -48,12 +48,6 @@ type Client struct {
 	closed bool
 }
 
-// ID is the opaque connection id sent in the connected frame.
-func (c *Client) ID() string { return c.id }
-
-// UserID is the authenticated user.
-func (c *Client) UserID() string { return c.identity.UserID }
-
 func (c *Client) send(frame []byte) { c.out.enqueue(outFrame{data: frame}) }
 
 // HandleText processes one client text frame. Frames of one client are
@@ -203,10 +197,4 @@ func (c *Client) detach() {
 		c.hub.members.leave(Membership{Channel: ch, UserID: c.identity.UserID})
 	}
 	c.hub.removeClient(c)
-}
-
-func (c *Client) subscriptionCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.subs)
 }

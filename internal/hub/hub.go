@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,9 +167,6 @@ func New(cfg Config) (*Hub, error) {
 	return h, nil
 }
 
-// Config returns the effective configuration, defaults applied.
-func (h *Hub) Config() Config { return h.cfg }
-
 // Full reports whether MaxConnections is reached.
 func (h *Hub) Full() bool {
 	return h.cfg.MaxConnections > 0 && h.count.Load() >= int64(h.cfg.MaxConnections)
@@ -301,41 +299,50 @@ func (h *Hub) localUsers(channel string) []string {
 
 // HandleBrokerMessage delivers a publication to the local connections.
 func (h *Hub) HandleBrokerMessage(topic string, data []byte) {
-	switch {
-	case len(topic) > len(channelTopic) && topic[:len(channelTopic)] == channelTopic && len(data) > 0:
-		channel := topic[len(channelTopic):]
-		switch data[0] {
-		case channelMessage:
-			frame := data[1:]
-			n := 0
-			h.channels.each(channel, func(c *Client) { c.send(frame); n++ })
-			h.delivered.Add(int64(n))
-		case channelPresence:
-			user, frame, ok := decodePresencePayload(data[1:])
-			if !ok {
-				return
-			}
-			// A user is not told about their own arrival.
-			h.channels.each(channel, func(c *Client) {
-				if c.identity.UserID != user {
-					c.send(frame)
-				}
-			})
-		}
-	case len(topic) > len(userTopic) && topic[:len(userTopic)] == userTopic && len(data) > 0:
-		user := topic[len(userTopic):]
-		switch data[0] {
-		case userDirect:
-			frame := data[1:]
-			n := 0
-			h.users.each(user, func(c *Client) { c.send(frame); n++ })
-			h.delivered.Add(int64(n))
-		case userDisconnect:
-			h.users.each(user, func(c *Client) {
-				go c.CloseAfterPending(CloseDisconnected, "disconnected by the application")
-			})
-		}
+	if len(data) == 0 {
+		return
 	}
+	if channel, ok := strings.CutPrefix(topic, channelTopic); ok {
+		h.handleChannelPayload(channel, data)
+	} else if user, ok := strings.CutPrefix(topic, userTopic); ok {
+		h.handleUserPayload(user, data)
+	}
+}
+
+func (h *Hub) handleChannelPayload(channel string, data []byte) {
+	switch data[0] {
+	case channelMessage:
+		h.deliver(h.channels, channel, data[1:])
+	case channelPresence:
+		user, frame, ok := decodePresencePayload(data[1:])
+		if !ok {
+			return
+		}
+		// A user is not told about their own arrival.
+		h.channels.each(channel, func(c *Client) {
+			if c.identity.UserID != user {
+				c.send(frame)
+			}
+		})
+	}
+}
+
+func (h *Hub) handleUserPayload(user string, data []byte) {
+	switch data[0] {
+	case userDirect:
+		h.deliver(h.users, user, data[1:])
+	case userDisconnect:
+		h.users.each(user, func(c *Client) {
+			go c.CloseAfterPending(CloseDisconnected, "disconnected by the application")
+		})
+	}
+}
+
+// deliver queues frame to every client under key and counts the deliveries.
+func (h *Hub) deliver(ix *index, key string, frame []byte) {
+	n := 0
+	ix.each(key, func(c *Client) { c.send(frame); n++ })
+	h.delivered.Add(int64(n))
 }
 
 func (h *Hub) pingLoop() {

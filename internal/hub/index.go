@@ -77,14 +77,6 @@ func (ix *index) each(key string, fn func(*Client)) {
 	}
 }
 
-// has reports whether any client is under key.
-func (ix *index) has(key string) bool {
-	s := ix.shard(key)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.keys[key]) > 0
-}
-
 // counts returns the number of keys and of (key, client) pairs.
 func (ix *index) counts() (keys, pairs int) {
 	for i := range ix.shards {
