@@ -36,7 +36,7 @@ func init() {
 
 //export_php:function broadcast(string $channel, string $message): void
 func broadcast(channel *C.zend_string, message *C.zend_string) {
-	publish(func(ctx context.Context, api hub.API) error {
+	callHub(func(ctx context.Context, api hub.API) error {
 		return api.Broadcast(ctx, goString(channel), goBytes(message))
 	})
 }
@@ -47,7 +47,7 @@ func broadcastToUser(userID *C.zval, message *C.zend_string) {
 	if !ok {
 		return
 	}
-	publish(func(ctx context.Context, api hub.API) error {
+	callHub(func(ctx context.Context, api hub.API) error {
 		return api.BroadcastToUser(ctx, id, goBytes(message))
 	})
 }
@@ -55,7 +55,7 @@ func broadcastToUser(userID *C.zval, message *C.zend_string) {
 //export_php:function getChannelUsers(string $channel): array
 func getChannelUsers(channel *C.zend_string) unsafe.Pointer {
 	var users []string
-	publish(func(ctx context.Context, api hub.API) (err error) {
+	callHub(func(ctx context.Context, api hub.API) (err error) {
 		users, err = api.ChannelUsers(ctx, goString(channel))
 		return err
 	})
@@ -71,7 +71,7 @@ func disconnectUser(userID *C.zval) {
 	if !ok {
 		return
 	}
-	publish(func(ctx context.Context, api hub.API) error {
+	callHub(func(ctx context.Context, api hub.API) error {
 		return api.DisconnectUser(ctx, id)
 	})
 }
@@ -99,9 +99,10 @@ func realtimeDisconnectUser(userID *C.zval) {
 	disconnectUser(userID)
 }
 
-// publish runs call against the registered hub API and throws the PHP
-// exception its error calls for. A Go panic never crosses into PHP.
-func publish(call func(context.Context, hub.API) error) {
+// callHub runs call against the registered hub API (or php-cli's Valkey
+// API) and throws the PHP exception its error calls for. A Go panic never
+// crosses into PHP.
+func callHub(call func(context.Context, hub.API) error) {
 	defer func() {
 		if p := recover(); p != nil {
 			throwRuntime(fmt.Sprintf("realtime: internal error: %v", p))

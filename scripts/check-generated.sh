@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cp ext/realtime.go ext/realtime_errors.c ext/realtime_errors.h "$scratch/"
+cp ext/realtime.go "$scratch/" # the generator reads only the annotated source
 "$(dirname "$0")/generate.sh" "$scratch"
 stale=0
 for f in ext/*; do

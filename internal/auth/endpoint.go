@@ -101,10 +101,6 @@ func (e *Endpoint) doLocal(ctx context.Context, method string, origin *http.Requ
 	if e.Local == nil {
 		return nil, fmt.Errorf("%w: no in-process handler for %s", ErrUnavailable, e.Target)
 	}
-	u, err := url.ParseRequestURI(e.Target)
-	if err != nil {
-		return nil, err
-	}
 	// A fresh context: the handshake's carries Caddy's per-request state
 	// (replacer, vars, route groups), which the nested request must not share.
 	reqCtx, cancel := context.WithCancel(context.Background())
@@ -113,7 +109,6 @@ func (e *Endpoint) doLocal(ctx context.Context, method string, origin *http.Requ
 	if err != nil {
 		return nil, err
 	}
-	req.URL = u
 	req.RequestURI = e.Target
 	req.Header = header
 	if origin != nil {
