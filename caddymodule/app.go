@@ -167,17 +167,15 @@ func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
 			Timeout:  time.Duration(opts.AuthTimeout),
 		}
 	}
+	broker, presence, err := newBackend(opts, logger)
+	if err != nil {
+		return nil, err
+	}
+	// hook stays a nil interface without an endpoint (not a typed nil).
 	var hook hub.PresenceHook
 	if opts.PresenceEndpoint != "" {
 		s.hook = auth.NewHook(auth.Endpoint{Target: opts.PresenceEndpoint, Local: local}, time.Duration(opts.AuthTimeout), logger)
 		hook = s.hook
-	}
-	broker, presence, err := newBackend(opts, logger)
-	if err != nil {
-		if s.hook != nil {
-			s.hook.Close()
-		}
-		return nil, err
 	}
 	h, err := hub.New(hub.Config{
 		Broker:           broker,
