@@ -35,8 +35,11 @@ ENV GOPROXY=${GOPROXY}
 # bookworm-backports' golang-go (1.23) reads go.mod's `go` line and, with
 # GOTOOLCHAIN=auto, fetches that exact toolchain (golang.org/toolchain from
 # the module proxy, checked against the checksum database). No tarball from
-# go.dev is needed.
-RUN printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+# go.dev is needed. The backports suite comes from the same mirror as the
+# base image's own apt sources (scripts/debian-apt.sh mirror).
+WORKDIR /src
+COPY scripts/lib.sh scripts/debian-apt.sh scripts/
+RUN printf '%s\n' 'Types: deb' "URIs: $(scripts/debian-apt.sh mirror)" 'Suites: bookworm-backports' \
         'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
         >/etc/apt/sources.list.d/bookworm-backports.sources \
  && apt-get update -qq \
@@ -44,27 +47,30 @@ RUN printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: boo
  && apt-get install -y -qq --no-install-recommends ca-certificates make binutils \
  && go version
 
-WORKDIR /src
-
-# The Makefile's PHP_VERSION, read in a stage of its own: the PHP layer below
-# depends on this one line (COPY --from is cached by content), not on the
-# whole Makefile, which changes far more often than PHP does.
+# The Makefile's PHP_PREFERRED, read in a stage of its own: the PHP layer
+# below depends on this one line (COPY --from is cached by content), not on
+# the whole Makefile, which changes far more often than PHP does.
 FROM base AS php-version
 COPY Makefile ./
-RUN make -s --eval 'print-php-version: ; @echo $(PHP_VERSION)' print-php-version >/php-version \
- && grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' /php-version
+RUN make -s --eval 'print-php: ; @echo $(PHP_PREFERRED)' print-php >/php-preferred \
+ && grep -qE '^[0-9]+\.[0-9]+\.[0-9]+-[0-9A-Za-z.+~]+$' /php-preferred
 
 FROM base AS builder
 
-# PHP first (~10 minutes on 2 cores), from the two scripts `make php` runs:
-# editing Go or PHP sources, other scripts or the Makefile does not rebuild
-# it. This is exactly the Makefile's `php` target; `make build` below finds
-# the prefix already built.
-COPY --from=php-version /php-version /php-version
-COPY scripts/lib.sh scripts/build-php.sh scripts/
-RUN scripts/build-php.sh "$(cat /php-version)" >/dev/null
+# PHP first (~10 minutes on 2 cores), from the scripts `make php` runs
+# (the source is resolved and verified by tools/phpsource): editing Go or
+# PHP sources, other scripts or the Makefile does not rebuild it. This is
+# exactly the Makefile's `php` target; `make build` below finds the prefix
+# already built.
+COPY --from=php-version /php-preferred /php-preferred
+COPY go.mod go.sum ./
+COPY tools/ tools/
+COPY scripts/php-source.sh scripts/build-php.sh scripts/
+RUN --mount=type=secret,id=ca_bundle \
+    if [ -s /run/secrets/ca_bundle ]; then export SSL_CERT_FILE=/run/secrets/ca_bundle; fi; \
+    scripts/build-php.sh "$(cat /php-preferred)" >/dev/null
 
-# Go modules (and the go.mod toolchain) in their own layer.
+# Go modules in their own layer.
 #
 # Behind a TLS-intercepting proxy, pass a CA bundle that trusts it as the
 # build secret "ca_bundle" (docker build --secret

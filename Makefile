@@ -3,9 +3,12 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-export PHP_VERSION ?= 8.4.24
+# The php8.4 Debian source version to build: a preference. When the mirror
+# does not serve it, the newest version it serves is built and the
+# drift check at the end of `make test` says to update this line.
+PHP_PREFERRED ?= 8.4.24-1~deb13u1
 BIN := bin/frankenphp
-GO_PACKAGES := ./internal/... ./caddymodule/...
+GO_PACKAGES := ./internal/... ./caddymodule/... ./tools/...
 FUZZ_TIME ?= 10s
 
 .PHONY: help
@@ -13,8 +16,12 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: php
-php: ## build (or reuse from the cache) PHP $(PHP_VERSION) ZTS + embed
-	@scripts/build-php.sh $(PHP_VERSION) >/dev/null
+php: ## build (or reuse from the cache) PHP 8.4 ZTS + embed; records its prefix in bin/php-prefix
+	@mkdir -p bin && prefix=$$(scripts/build-php.sh '$(PHP_PREFERRED)') && echo "$$prefix" >bin/php-prefix
+
+.PHONY: check-php-source
+check-php-source: php ## fail when a fresh machine would not get the PHP source this build uses (drift)
+	@scripts/php-source.sh check '$(PHP_PREFERRED)' "$$(cat bin/php-prefix)"
 
 .PHONY: build
 build: php ## build bin/frankenphp with the realtime module and extension
@@ -37,7 +44,7 @@ run: build ## serve the demo app on http://localhost:8080 (memory driver)
 	$(BIN) run --config php/Caddyfile --adapter caddyfile
 
 .PHONY: test
-test: build deps-test check-generated test-browser test-go test-php ## run every suite; ends with the Go and PHPUnit summaries
+test: build deps-test check-generated test-browser test-go test-php check-php-source ## every suite, then the PHP source drift check
 
 .PHONY: test-go
 test-go: ## go vet + go test -race of the hub and Caddy module (no PHP needed), plus a bounded fuzz run

@@ -10,6 +10,7 @@ require (
 	github.com/lxzan/gws v1.8.9
 	github.com/prometheus/client_golang v1.24.1
 	github.com/valkey-io/valkey-go v1.0.79
+	pault.ag/go/debian v0.19.0
 )
 
 require (
@@ -200,4 +201,5 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	howett.net/plist v1.0.1 // indirect
+	pault.ag/go/topsort v0.1.1 // indirect
 )

@@ -20,12 +20,14 @@
 #        SUITE            Debian suite of the base images (default bookworm)
 #        CA_BUNDLE        CA bundle for the builder's HTTPS downloads
 #                         (default /etc/ssl/certs/ca-certificates.crt)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "$0")/.."
 
 image=${1:-frankenphp-realtime:dev}
 suite=${SUITE:-bookworm}
-mirror=http://deb.debian.org/debian
+# The base images use this machine's own Debian mirrors, as apt knows them.
+mirror=$(scripts/debian-apt.sh mirror)
+security_mirror=$(scripts/debian-apt.sh mirror "$(. /etc/os-release && echo "$VERSION_CODENAME")-security" 2>/dev/null || true)
 smoke_name=frankenphp-realtime-smoke
 base_dir="$CACHE_DIR/docker-base"
 
@@ -79,13 +81,17 @@ make_rootfs_tarballs() {
 		Suites: $suite $suite-updates
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-		Types: deb
-		URIs: http://deb.debian.org/debian-security
-		Suites: $suite-security
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
+	if [ -n "$security_mirror" ]; then
+		cat >>"$rootfs/etc/apt/sources.list.d/debian.sources" <<-EOF
+
+			Types: deb
+			URIs: $security_mirror
+			Suites: $suite-security
+			Components: main
+			Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		EOF
+	fi
 	rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
 		"$rootfs"/var/log/* "$rootfs"/tmp/* "$rootfs"/dev/* "$rootfs"/proc/* "$rootfs"/sys/* 2>/dev/null || true
 	: >"$rootfs/etc/resolv.conf"

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Fails when the generated files committed in ext/ differ from what
 # `make generate` produces from ext/realtime.go.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cp ext/realtime.go "$scratch/" # the generator reads only the annotated source
-"$(dirname "$0")/generate.sh" "$scratch"
+cp "$root/ext/realtime.go" "$scratch/" # the generator reads only the annotated source
+"$(dirname "${BASH_SOURCE[0]}")/generate.sh" "$scratch"
 stale=0
-for f in ext/*; do
+for f in "$root"/ext/*; do
 	name=$(basename "$f")
 	[ -e "$scratch/$name" ] || continue
 	if ! diff -u "$f" "$scratch/$name" >&2; then
@@ -16,7 +17,7 @@ for f in ext/*; do
 	fi
 done
 for f in "$scratch"/*; do
-	[ -e "ext/$(basename "$f")" ] || { echo "generated file ext/$(basename "$f") is not committed" >&2; stale=1; }
+	[ -e "$root/ext/$(basename "$f")" ] || { echo "generated file ext/$(basename "$f") is not committed" >&2; stale=1; }
 done
 [ "$stale" -eq 0 ] || die "ext/ is stale: run 'make generate' and commit the result"
 log "generated files in ext/ are up to date"

@@ -1,10 +1,13 @@
-# Sourced by the build scripts: PHP location and cgo flags for FrankenPHP.
+# Sourced by the build scripts: where this checkout's PHP is, and the cgo
+# flags for FrankenPHP. Sourcing builds nothing: `make php`
+# (scripts/build-php.sh) builds PHP and records its prefix in bin/php-prefix.
 # shellcheck shell=bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PHP_VERSION="${PHP_VERSION:-8.4.24}"
-PHP_PREFIX="$("$(dirname "${BASH_SOURCE[0]}")/build-php.sh" "$PHP_VERSION")"
-PHP_SRC="$CACHE_DIR/php-src-$PHP_VERSION"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PHP_PREFIX="${PHP_PREFIX:-$(cat "$ROOT/bin/php-prefix" 2>/dev/null || true)}"
+[ -n "$PHP_PREFIX" ] && [ -f "$PHP_PREFIX/.complete" ] ||
+	die "PHP is not built for this checkout (bin/php-prefix is missing or stale): run 'make php' first"
 export PATH="$PHP_PREFIX/bin:/usr/local/go/bin:$PATH"
 
 # Tags that leave out FrankenPHP/Caddy features needing C libraries we do

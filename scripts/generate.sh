@@ -5,32 +5,34 @@
 #
 # usage: scripts/generate.sh [DIR]   (DIR defaults to ext/; the staleness
 # check generates into a scratch copy and compares)
-source "$(dirname "$0")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-dir=${1:-ext}
-bootstrap="$CACHE_DIR/frankenphp-bootstrap"
+dir=$(realpath "${1:-$ROOT/ext}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
-# gen_stub.php needs PHP-Parser 5 under build/; it would download it
-# otherwise. Debian trixie's php-parser (arch all) provides it.
-parser_link="$PHP_SRC/build/PHP-Parser-5.0.0/lib/PhpParser"
-if [ ! -e "$parser_link/Parser.php" ]; then
-	parser_dir="$CACHE_DIR/php-parser"
-	if [ ! -d "$parser_dir/usr/share/php/PhpParser" ]; then
-		trixie_update_once
-		mkdir -p "$CACHE_DIR/debs" && rm -f "$CACHE_DIR"/debs/php-parser_*.deb
-		(cd "$CACHE_DIR/debs" && trixie apt-get download -qq php-parser >/dev/null)
-		dpkg -x "$CACHE_DIR"/debs/php-parser_*.deb "$parser_dir"
-	fi
-	mkdir -p "$(dirname "$parser_link")"
-	ln -sfn "$parser_dir/usr/share/php/PhpParser" "$parser_link"
-fi
+# gen_stub.php (kept in the PHP prefix by build-php.sh) loads PHP-Parser
+# from PHP-Parser-<version>/ next to itself and would download it
+# otherwise: give a private copy Debian trixie's php-parser (arch all).
+gen_stub="$work/gen_stub.php"
+cp "$PHP_PREFIX/lib/php/build/gen_stub.php" "$gen_stub"
+parser_version=$(sed -n 's/^ *\$version = "\([0-9.]*\)";.*/\1/p' "$gen_stub" | head -n1)
+[ -n "$parser_version" ] || die "gen_stub.php no longer names its PHP-Parser version (\$version = "x.y.z" in initPhpParser): update scripts/generate.sh"
+parser=$(debian_unpack php-parser)
+mkdir -p "$work/PHP-Parser-$parser_version/lib"
+ln -s "$parser/usr/share/php/PhpParser" "$work/PHP-Parser-$parser_version/lib/PhpParser"
 
-"$(dirname "$0")/build-frankenphp.sh" "$bootstrap" realtime_bootstrap
+bootstrap="$ROOT/bin/frankenphp-bootstrap"
+"$(dirname "${BASH_SOURCE[0]}")/build-frankenphp.sh" "$bootstrap" realtime_bootstrap
 log "extension-init $dir/realtime.go"
-(cd "$dir" && GEN_STUB_SCRIPT="$PHP_SRC/build/gen_stub.php" "$bootstrap" extension-init realtime.go >/dev/null)
+(cd "$dir" && GEN_STUB_SCRIPT="$gen_stub" "$bootstrap" extension-init realtime.go >/dev/null)
 
 # The generator has no union types; SPEC §5 declares user ids int|string.
 # The Go side enforces exactly that (TypeError otherwise), so declare it in
 # the stub and let gen_stub.php rebuild the arginfo from it.
-sed -i 's/mixed \$userId/int|string $userId/' "$dir/realtime.stub.php"
-php "$PHP_SRC/build/gen_stub.php" "$dir/realtime.stub.php" >/dev/null
+stub="$dir/realtime.stub.php"
+grep -q 'mixed \$userId' "$stub" ||
+	die "the generated stub no longer declares 'mixed \$userId': the int|string rewrite in scripts/generate.sh does not apply any more; update it"
+sed -i 's/mixed \$userId/int|string $userId/' "$stub"
+! grep -q 'mixed \$userId' "$stub" || die "the int|string rewrite left 'mixed \$userId' in $stub"
+php "$gen_stub" "$stub" >/dev/null

@@ -12,7 +12,8 @@
 # Idempotent: a no-op (no network) when PHPUnit is already unpacked.
 #
 # usage: scripts/install-phpunit.sh
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+apt="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/debian-apt.sh"
 
 marker=/usr/share/php/PHPUnit/Framework/TestCase.php
 runner=/usr/bin/phpunit
@@ -22,13 +23,13 @@ if [ -f "$marker" ] && [ -f "$runner" ] && [ -f /usr/share/php/PHPUnit/Autoload.
 fi
 
 command -v dpkg-deb >/dev/null || die "dpkg-deb is required"
-trixie_update_once
+"$apt" update --max-age 1440
 
 # Every php*/phpunit* package phpunit needs, recursively. The walk goes
 # through php-cli -> php8.4-cli, which drags in the whole interpreter; those
 # names are filtered out below.
 candidates=$(
-	trixie apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+	"$apt" apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
 		--no-breaks --no-replaces --no-enhances phpunit 2>/dev/null |
 		grep -v '^ ' | grep -E '^(php|phpunit)' | grep -vE '^php[0-9]' | sort -u
 )
@@ -39,7 +40,7 @@ candidates=$(
 # only point at the Debian interpreter we deliberately do not install.
 # shellcheck disable=SC2086
 wanted=$(
-	trixie apt-cache show --no-all-versions $candidates 2>/dev/null | awk '
+	"$apt" apt-cache show --no-all-versions $candidates 2>/dev/null | awk '
 		/^Package:/      { pkg = $2; arch = ""; src = "" }
 		/^Architecture:/ { arch = $2 }
 		/^Source:/       { src = $2 }
@@ -53,7 +54,7 @@ debs="$CACHE_DIR/debs"
 mkdir -p "$debs"
 log "downloading PHPUnit from Debian trixie: $(echo "$wanted" | tr '\n' ' ')"
 # shellcheck disable=SC2086
-(cd "$debs" && trixie apt-get download -qq $wanted >/dev/null)
+(cd "$debs" && "$apt" apt-get download -qq $wanted >/dev/null)
 
 for pkg in $wanted; do
 	# apt-get download names files <pkg>_<version>_all.deb; take the newest.

@@ -7,7 +7,7 @@
 # Idempotent: a no-op (no network) when valkey-server is already installed.
 #
 # usage: scripts/install-valkey.sh
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 backports=/etc/apt/sources.list.d/bookworm-backports.sources
 
@@ -36,9 +36,11 @@ fi
 
 if [ ! -f "$backports" ]; then
 	log "adding bookworm-backports to apt sources"
+	# The machine's own Debian mirror, as apt knows it.
+	mirror=$("$(dirname "${BASH_SOURCE[0]}")/debian-apt.sh" mirror)
 	as_root tee "$backports" >/dev/null <<-EOF
 		Types: deb
-		URIs: http://deb.debian.org/debian
+		URIs: $mirror
 		Suites: bookworm-backports
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -48,12 +50,12 @@ fi
 # Always refresh here: the hourly stamp of apt_update_once may predate the
 # backports entry, and this path runs only when valkey-server is missing.
 log "apt-get update"
-as_root apt-get update -qq
+as_root apt-get update -qq -o DPkg::Lock::Timeout=600
 touch "$CACHE_DIR/apt-updated"
 
 log "apt-get install -t bookworm-backports valkey-server"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	-t bookworm-backports valkey-server >/dev/null
+	-o DPkg::Lock::Timeout=600 -t bookworm-backports valkey-server >/dev/null
 
 command -v valkey-server >/dev/null || die "valkey-server is still missing after the install"
 stop_system_service

@@ -3,6 +3,9 @@
 
 set -euo pipefail
 
+# The scripts' own directory, absolute: helpers below cd elsewhere.
+SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 CACHE_DIR="${REALTIME_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/frankenphp-realtime}"
 mkdir -p "$CACHE_DIR"
 
@@ -19,7 +22,7 @@ apt_update_once() {
 	local stamp="$CACHE_DIR/apt-updated"
 	if [ -z "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
 		log "apt-get update"
-		as_root apt-get update -qq
+		as_root apt-get update -qq -o DPkg::Lock::Timeout=600
 		touch "$stamp"
 	fi
 }
@@ -33,41 +36,32 @@ apt_install() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	apt_update_once
 	log "apt-get install ${missing[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# The lock timeout lets two runs (two makes, or CI beside a developer)
+	# install at the same time: the second waits for dpkg instead of failing.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		-o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
 }
 
-# trixie runs an apt command (apt-get, apt-cache) against Debian trixie through a private sources list
-# and state directory, so the system's bookworm packages are never upgraded by
-# accident. Used only to download source packages and arch-all .debs.
-TRIXIE_DIR="$CACHE_DIR/apt-trixie"
-trixie() {
-	local cmd=$1; shift
-	mkdir -p "$TRIXIE_DIR/lists/partial" "$TRIXIE_DIR/archives/partial" "$TRIXIE_DIR/cache"
-	if [ ! -f "$TRIXIE_DIR/trixie.sources" ]; then
-		cat >"$TRIXIE_DIR/trixie.sources" <<-EOF
-			Types: deb deb-src
-			URIs: http://deb.debian.org/debian
-			Suites: trixie
-			Components: main
-			Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-		EOF
+# debian_unpack PKG prints a directory holding Debian trixie's arch-all
+# package PKG unpacked (dpkg-deb -x): downloaded once through
+# scripts/debian-apt.sh, which checks the .deb against the signed index,
+# and moved into place whole so concurrent runs never see half of it.
+debian_unpack() {
+	local pkg=$1 dir="$CACHE_DIR/debs/$1" tmp deb
+	if [ ! -f "$dir/.complete" ]; then
+		mkdir -p "$CACHE_DIR/debs"
+		tmp=$(mktemp -d "$CACHE_DIR/debs/.$pkg.XXXXXX")
+		log "downloading $pkg (Debian trixie)"
+		"$SCRIPTS_DIR/debian-apt.sh" update --max-age 1440
+		(cd "$tmp" && "$SCRIPTS_DIR/debian-apt.sh" apt-get download -qq "$pkg" 2>&1 |
+			grep -v unsandboxed >&2 || true)
+		deb=$(ls "$tmp/${pkg}"_*_all.deb 2>/dev/null | head -n1)
+		[ -n "$deb" ] || { rm -rf "$tmp"; die "apt-get download $pkg (Debian trixie) produced no .deb"; }
+		dpkg-deb -x "$deb" "$tmp/root"
+		touch "$tmp/root/.complete"
+		mv -T "$tmp/root" "$dir" 2>/dev/null || true # another run may have landed it first
+		rm -rf "$tmp"
+		[ -f "$dir/.complete" ] || die "could not unpack $pkg into $dir"
 	fi
-	"$cmd" -q \
-		-o Dir::Etc::SourceList="$TRIXIE_DIR/trixie.sources" \
-		-o Dir::Etc::SourceParts=/dev/null \
-		-o Dir::State::Lists="$TRIXIE_DIR/lists" \
-		-o Dir::Cache="$TRIXIE_DIR/cache" \
-		-o Dir::Cache::Archives="$TRIXIE_DIR/archives" \
-		-o Dir::State::Status=/dev/null \
-		-o APT::Sandbox::User=root \
-		"$@"
-}
-
-trixie_update_once() {
-	local stamp="$TRIXIE_DIR/updated"
-	if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
-		log "apt-get update (trixie, private state)"
-		trixie apt-get update -qq
-		touch "$stamp"
-	fi
+	echo "$dir"
 }
