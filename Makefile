@@ -40,7 +40,20 @@ deps-test: ## install what the test suites need (PHPUnit, ...)
 	@scripts/install-test-deps.sh
 
 .PHONY: run
-run: build ## serve the demo app on http://localhost:8080 (memory driver)
+run: build ## serve the demo app on port 8080, any host (memory driver); prints the URLs to open
+	@addr="$${REALTIME_DEMO_ADDRESS:-http://:8080}"; \
+	case "$$addr" in \
+	http://:*|:*) \
+		port="$${addr##*:}"; urls="http://localhost:$$port"; \
+		for ip in $$(hostname -I 2>/dev/null); do \
+			case "$$ip" in *:*) urls="$$urls http://[$$ip]:$$port" ;; *) urls="$$urls http://$$ip:$$port" ;; esac; \
+		done ;; \
+	*://*) urls="$$addr" ;; \
+	*) urls="https://$$addr" ;; \
+	esac; \
+	echo; echo "Realtime demo: open $${urls%% *}"; \
+	for u in $${urls#* }; do [ "$$u" = "$${urls%% *}" ] || echo "  from another machine: $$u"; done; \
+	echo "  (Ctrl+C stops the server)"; echo
 	$(BIN) run --config php/Caddyfile --adapter caddyfile
 
 .PHONY: test

@@ -2,17 +2,22 @@
 // `realtime` HTTP handler that authenticates and upgrades WebSocket
 // handshakes, and the `realtime` app that shares one hub between every
 // handler of a configuration and across reloads.
+//
+// What lives where:
+//   - the backend (broker, presence, cache, hook delivery, endpoint gate)
+//     is pooled across reloads under its own options (driver,
+//     valkey_address, prefix): a reload that keeps them keeps every
+//     connection (SPEC §2), like Mercure's module pools only its transport;
+//   - everything else is the configuration's runtime, swapped into the hub
+//     in one step when the configuration starts.
 package caddymodule
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"path"
+	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -20,33 +25,47 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/frankenphp-realtime/realtime/internal/auth"
-	"github.com/frankenphp-realtime/realtime/internal/hub"
-	"github.com/frankenphp-realtime/realtime/internal/phpext"
-	"github.com/frankenphp-realtime/realtime/internal/valkeyhub"
+	"github.com/frankenphp-realtime/realtime/internal/bridge"
 )
 
 func init() {
 	caddy.RegisterModule(new(App))
 }
 
-// hubs keeps hubs alive across config reloads: a reload whose realtime
-// options are unchanged finds the running hub under the same key, so no
-// connection is dropped.
-var hubs = caddy.NewUsagePool()
+// backends keeps backends alive across config reloads.
+var backends = caddy.NewUsagePool()
 
 // shutdownTimeout bounds how long closing connections may take.
 const shutdownTimeout = 10 * time.Second
 
-// App is the per-configuration owner of the shared hub. It is instantiated
-// on demand by the first realtime handler; it is not configured directly.
+// phpStartWait bounds how long a new connection waits for PHP to start.
+const phpStartWait = 30 * time.Second
+
+// App is the per-configuration owner of the shared backend. It is
+// instantiated on demand by the first realtime handler; it is not
+// configured directly.
 type App struct {
+	ctx    caddy.Context
+	logger *slog.Logger
+
 	mu      sync.Mutex
 	options *Options
+	runtime *runtime
 	key     string
 	shared  *sharedHub
-	logger  *slog.Logger
-	// registry is this configuration's Prometheus registry.
+	guarded map[*caddyhttp.Server]bool
+
+	// phpReady is closed when this configuration has started, FrankenPHP's
+	// PHP threads included: Caddy may start its HTTP listeners before
+	// FrankenPHP, and a request dispatched into PHP in between waits
+	// forever (php/frankenphp#2612, fixed after v1.12.7).
+	phpReady chan struct{}
+	// cancelled is closed when this configuration is unloaded.
+	cancelled chan struct{}
+
+	// previous is the runtime Start replaced, restored by Stop when this
+	// configuration fails to start after all.
+	previous *runtime
 	registry prometheus.Registerer
 }
 
@@ -62,14 +81,28 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 }
 
 func (a *App) Provision(ctx caddy.Context) error {
-	// Before FrankenPHP restarts PHP for this configuration.
-	phpext.ConfigLoading()
+	a.ctx = ctx
 	a.logger = ctx.Slogger()
+	a.phpReady = make(chan struct{})
+	a.cancelled = make(chan struct{})
+	a.guarded = make(map[*caddyhttp.Server]bool)
+	// Before FrankenPHP restarts PHP for this configuration.
+	if err := bridge.ConfigLoading(); err != nil {
+		return fmt.Errorf("realtime: %w", err)
+	}
 	events, err := ctx.App("events")
 	if err != nil {
 		return err
 	}
-	if err := events.(*caddyevents.App).On("stopping", stoppingHandler{a}); err != nil {
+	ev := events.(*caddyevents.App)
+	if err := ev.On("started", eventFunc(func() { a.started() })); err != nil {
+		return err
+	}
+	if err := ev.On("stopping", eventFunc(func() {
+		if caddy.Exiting() && a.shared != nil {
+			a.shared.shutdown()
+		}
+	})); err != nil {
 		return err
 	}
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
@@ -78,21 +111,89 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-func (a *App) Start() error { return nil }
-func (a *App) Stop() error  { return nil }
+// started runs on Caddy's "started" event: every app of this configuration
+// started, FrankenPHP's PHP threads included.
+func (a *App) started() {
+	bridge.MarkPHPStarted()
+	select {
+	case <-a.phpReady:
+	default:
+		close(a.phpReady)
+	}
+}
 
-// Cleanup releases this configuration's hold on the hub; the hub shuts down
-// when no configuration holds it any more.
+// waitPHP waits until PHP can take requests, at most until ctx ends or the
+// configuration is unloaded.
+func (a *App) waitPHP(ctx context.Context) error {
+	select {
+	case <-a.phpReady:
+		return nil
+	case <-a.cancelled:
+		return fmt.Errorf("realtime: configuration unloaded")
+	case <-ctx.Done():
+		return fmt.Errorf("realtime: PHP has not started yet: %w", ctx.Err())
+	}
+}
+
+// guardServer holds srv's new connections until PHP is up, so that no
+// request, page or handshake, reaches FrankenPHP before its threads exist
+// (the upstream bug above). ConnContext runs in the server's accept loop:
+// blocking it is "not serving yet", and the kernel keeps the connections
+// queued meanwhile.
+func (a *App) guardServer(srv *caddyhttp.Server) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.guarded[srv] {
+		return
+	}
+	a.guarded[srv] = true
+	srv.RegisterConnContext(func(ctx context.Context, _ net.Conn) context.Context {
+		select {
+		case <-a.phpReady:
+		default:
+			wait, cancel := context.WithTimeout(context.Background(), phpStartWait)
+			_ = a.waitPHP(wait)
+			cancel()
+		}
+		return ctx
+	})
+}
+
+// Start makes this configuration's runtime the hub's.
+func (a *App) Start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.shared != nil {
+		a.previous = a.shared.swap(a.runtime)
+	}
+	return nil
+}
+
+// Stop restores the previous runtime when this configuration is stopped
+// while still current: it failed to start after all, and the previous
+// configuration keeps running.
+func (a *App) Stop() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.shared != nil && a.previous != nil {
+		a.shared.restore(a.runtime, a.previous)
+	}
+	return nil
+}
+
+// Cleanup releases this configuration's hold on the backend; the hub shuts
+// down when no configuration holds it any more.
 func (a *App) Cleanup() error {
+	close(a.cancelled)
 	if a.key == "" {
 		return nil
 	}
-	_, err := hubs.Delete(a.key)
+	_, err := backends.Delete(a.key)
 	return err
 }
 
-// acquire returns the hub for opts, creating it or reusing the one a
-// previous configuration started with the same options.
+// acquire returns the shared hub for opts, creating it or reusing the one
+// a previous configuration started with the same backend options.
 func (a *App) acquire(opts Options) (*sharedHub, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -102,186 +203,30 @@ func (a *App) acquire(opts Options) (*sharedHub, error) {
 		}
 		return a.shared, nil
 	}
-	keyJSON, err := json.Marshal(opts)
+	rt, err := newRuntime(opts, a)
 	if err != nil {
 		return nil, err
 	}
-	key := string(keyJSON)
-	val, _, err := hubs.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return newSharedHub(opts, a.logger)
+	key := opts.backendKey()
+	val, _, err := backends.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return newSharedHub(opts, rt, a.logger)
 	})
 	if err != nil {
 		return nil, err
 	}
 	shared := val.(*sharedHub)
 	if err := shared.metrics.register(a.registry); err != nil {
-		_, _ = hubs.Delete(key)
+		_, _ = backends.Delete(key)
 		return nil, fmt.Errorf("realtime: registering metrics: %w", err)
 	}
-	a.options, a.key, a.shared = &opts, key, shared
-	return a.shared, nil
+	a.options, a.runtime, a.key, a.shared = &opts, rt, key, shared
+	return shared, nil
 }
 
-// stoppingHandler shuts the hub down when the process exits, from Caddy's
-// "stopping" event: it fires before any app stops, while FrankenPHP still
-// runs PHP, so that presence hooks for the leaves this node announces can
-// still reach an in-process endpoint. Reloads also emit "stopping"; they
-// are left to the UsagePool.
-type stoppingHandler struct{ app *App }
+// eventFunc adapts a function to a Caddy event handler.
+type eventFunc func()
 
-func (s stoppingHandler) Handle(context.Context, caddy.Event) error {
-	if caddy.Exiting() && s.app.shared != nil {
-		s.app.shared.shutdown()
-	}
+func (f eventFunc) Handle(context.Context, caddy.Event) error {
+	f()
 	return nil
-}
-
-// sharedHub is a running hub and the endpoint clients built for it.
-type sharedHub struct {
-	hub    *hub.Hub
-	authn  *auth.Authenticator
-	hook   *auth.Hook // nil without presence_endpoint
-	logger *slog.Logger
-
-	authDuration prometheus.Histogram
-	metrics      *metrics
-	// server is the Caddy server that last routed a request to a realtime
-	// handler: endpoints given as a path run through it in-process.
-	server atomic.Pointer[caddyhttp.Server]
-	// host is that request's Host, for in-process calls made outside any
-	// request (presence hooks), so that they reach the same site.
-	host atomic.Pointer[string]
-}
-
-func newSharedHub(opts Options, logger *slog.Logger) (*sharedHub, error) {
-	s := &sharedHub{logger: logger, authDuration: newAuthHistogram()}
-	local := http.HandlerFunc(s.serveLocal)
-	s.authn = &auth.Authenticator{
-		Endpoint: auth.Endpoint{Target: opts.AuthEndpoint, Local: local},
-		Timeout:  time.Duration(opts.AuthTimeout),
-	}
-	var authorizer hub.Authorizer
-	if opts.AuthorizeEndpoint != "" {
-		authorizer = &auth.Authorizer{
-			Endpoint: auth.Endpoint{Target: opts.AuthorizeEndpoint, Local: local},
-			Timeout:  time.Duration(opts.AuthTimeout),
-		}
-	}
-	broker, presence, err := newBackend(opts, logger)
-	if err != nil {
-		return nil, err
-	}
-	// hook stays a nil interface without an endpoint (not a typed nil).
-	var hook hub.PresenceHook
-	if opts.PresenceEndpoint != "" {
-		s.hook = auth.NewHook(auth.Endpoint{Target: opts.PresenceEndpoint, Local: local}, time.Duration(opts.AuthTimeout), logger)
-		hook = s.hook
-	}
-	h, err := hub.New(hub.Config{
-		Broker:           broker,
-		Presence:         presence,
-		Authorizer:       authorizer,
-		PresenceHook:     hook,
-		HookChannels:     globMatcher(opts.PresenceHookChannels),
-		PresenceGrace:    time.Duration(opts.PresenceGrace),
-		MaxFrameSize:     opts.MaxFrameSize,
-		MaxMessageSize:   opts.MaxMessageSize,
-		MaxSubscriptions: opts.MaxSubscriptions,
-		MaxPendingBytes:  opts.MaxPendingBytes,
-		MaxConnections:   opts.MaxConnections,
-		PingInterval:     time.Duration(opts.PingInterval),
-		AuthTimeout:      time.Duration(opts.AuthTimeout),
-		Logger:           logger,
-	})
-	if err != nil {
-		if s.hook != nil {
-			s.hook.Close()
-		}
-		_ = presence.Close()
-		_ = broker.Close()
-		return nil, fmt.Errorf("realtime: starting hub: %w", err)
-	}
-	s.hub = h
-	s.metrics = newMetrics(s)
-	hub.Register(h)
-	return s, nil
-}
-
-// newBackend builds the driver's broker and presence store. Valkey being
-// down is not an error: the hub serves local traffic and the broker
-// reconnects in the background.
-func newBackend(opts Options, logger *slog.Logger) (hub.Broker, hub.Presence, error) {
-	if opts.Driver != "valkey" {
-		return hub.NewMemoryBroker(), hub.NewMemoryPresence(), nil
-	}
-	broker, err := valkeyhub.NewBroker(opts.ValkeyAddress, opts.Prefix, logger)
-	if err != nil {
-		return nil, nil, fmt.Errorf("realtime: valkey_address: %w", err)
-	}
-	presence, err := valkeyhub.NewPresence(opts.ValkeyAddress, opts.Prefix, time.Duration(opts.PresenceTTL), logger)
-	if err != nil {
-		_ = broker.Close()
-		return nil, nil, fmt.Errorf("realtime: valkey_address: %w", err)
-	}
-	return broker, presence, nil
-}
-
-// Destruct runs when the last configuration using this hub is unloaded:
-// shutdown or a reload that changed the realtime options.
-func (s *sharedHub) Destruct() error {
-	hub.Unregister(s.hub)
-	err := s.shutdown()
-	if s.hook != nil {
-		s.hook.Close()
-	}
-	return err
-}
-
-// shutdown closes every connection (1001), announces the leaves of this
-// node's memberships and waits, bounded, for their hooks to be delivered.
-// Idempotent: Destruct calls it again after a process-exit shutdown.
-func (s *sharedHub) shutdown() error {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	err := s.hub.Shutdown(ctx, hub.CloseGoingAway, "server shutting down")
-	if s.hook != nil && !s.hook.Drain(ctx) {
-		s.logger.Warn("realtime: presence hooks still pending at shutdown were abandoned")
-	}
-	return err
-}
-
-func (s *sharedHub) noteServer(r *http.Request) {
-	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && s.server.Load() != srv {
-		s.server.Store(srv)
-	}
-	if h := s.host.Load(); h == nil || *h != r.Host {
-		host := r.Host
-		s.host.Store(&host)
-	}
-}
-
-func (s *sharedHub) serveLocal(w http.ResponseWriter, r *http.Request) {
-	srv := s.server.Load()
-	if srv == nil {
-		http.Error(w, "realtime: no server to run the endpoint in-process", http.StatusServiceUnavailable)
-		return
-	}
-	if r.Host == "" {
-		if h := s.host.Load(); h != nil {
-			r.Host = *h
-		}
-	}
-	srv.ServeHTTP(w, r)
-}
-
-// globMatcher matches channel names against presence_hook_channels globs.
-func globMatcher(globs []string) func(string) bool {
-	return func(channel string) bool {
-		for _, g := range globs {
-			if ok, _ := path.Match(g, channel); ok {
-				return true
-			}
-		}
-		return false
-	}
 }

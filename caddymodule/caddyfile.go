@@ -1,13 +1,19 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/agnivade/levenshtein"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/frankenphp-realtime/realtime/internal/auth"
 )
 
 func init() {
@@ -45,6 +51,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		auth_timeout       <duration>
 //		presence_ttl       <duration>
 //		presence_grace     <duration>
+//		endpoint_secret    <secret>   (signs calls to http(s):// endpoints)
+//		endpoint_concurrency <n>      (in-process endpoint calls at once)
+//		pusher_app         <app_id> <key> <secret>
+//		pusher_activity_timeout <duration>
+//		pusher_client_events members|off
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -63,21 +74,37 @@ func (h *Handler) parseOption(d *caddyfile.Dispenser) error {
 	o := &h.Options
 	switch name := d.Val(); name {
 	case "driver":
-		return oneString(d, &o.Driver)
+		if err := oneString(d, &o.Driver); err != nil {
+			return err
+		}
+		switch strings.ToLower(o.Driver) {
+		case "memory", "valkey", "redis":
+			return nil
+		}
+		return d.Errf("realtime option 'driver': unknown driver '%s': use memory or valkey%s", o.Driver, didYouMean(strings.ToLower(o.Driver), "memory", "valkey", "redis"))
 	case "valkey_address", "redis_address":
 		return oneString(d, &o.ValkeyAddress)
 	case "prefix":
 		return oneString(d, &o.Prefix)
 	case "auth_endpoint":
-		return oneString(d, &o.AuthEndpoint)
+		return oneEndpoint(d, &o.AuthEndpoint)
 	case "authorize_endpoint":
-		return oneString(d, &o.AuthorizeEndpoint)
+		return oneEndpoint(d, &o.AuthorizeEndpoint)
 	case "presence_endpoint":
-		return oneString(d, &o.PresenceEndpoint)
+		return oneEndpoint(d, &o.PresenceEndpoint)
 	case "presence_hook_channels":
 		return appendStrings(d, &o.PresenceHookChannels)
 	case "allowed_origins":
-		return appendStrings(d, &o.AllowedOrigins)
+		before := len(o.AllowedOrigins)
+		if err := appendStrings(d, &o.AllowedOrigins); err != nil {
+			return err
+		}
+		for _, origin := range o.AllowedOrigins[before:] {
+			if err := checkOrigin(origin); err != nil {
+				return d.Errf("realtime option 'allowed_origins': %v", err)
+			}
+		}
+		return nil
 	case "max_frame_size":
 		return oneSize(d, &o.MaxFrameSize)
 	case "max_message_size":
@@ -96,9 +123,75 @@ func (h *Handler) parseOption(d *caddyfile.Dispenser) error {
 		return oneDuration(d, &o.PresenceTTL)
 	case "presence_grace":
 		return oneDuration(d, &o.PresenceGrace)
+	case "endpoint_secret":
+		if err := oneString(d, &o.EndpointSecret); err != nil {
+			return err
+		}
+		if len(o.EndpointSecret) < 16 {
+			return d.Errf("realtime option 'endpoint_secret' must be at least 16 characters (use {env.REALTIME_ENDPOINT_SECRET} and a random value)")
+		}
+		return nil
+	case "endpoint_concurrency":
+		return oneInt(d, &o.EndpointConcurrency, 1)
+	case "pusher_app":
+		args := d.RemainingArgs()
+		if len(args) != 3 {
+			return d.Errf("realtime option 'pusher_app' takes three values: <app_id> <key> <secret>, got %d", len(args))
+		}
+		if len(args[2]) < 8 {
+			return d.Errf("realtime option 'pusher_app': the secret must be at least 8 characters")
+		}
+		o.PusherApp = &PusherApp{ID: args[0], Key: args[1], Secret: args[2]}
+		return nil
+	case "pusher_activity_timeout":
+		return oneDuration(d, &o.PusherActivityTimeout)
+	case "pusher_client_events":
+		if err := oneString(d, &o.PusherClientEvents); err != nil {
+			return err
+		}
+		switch strings.ToLower(o.PusherClientEvents) {
+		case "members", "off":
+			return nil
+		}
+		return d.Errf("realtime option 'pusher_client_events': unknown value '%s': use members or off%s", o.PusherClientEvents, didYouMean(strings.ToLower(o.PusherClientEvents), "members", "off"))
 	default:
-		return d.Errf("unrecognized realtime option '%s'", name)
+		return d.Errf("unrecognized realtime option '%s'%s", name, didYouMean(name, optionNames...))
 	}
+}
+
+// optionNames lists every option parseOption knows, for suggestions.
+var optionNames = []string{
+	"driver", "valkey_address", "redis_address", "prefix", "auth_endpoint", "authorize_endpoint",
+	"presence_endpoint", "presence_hook_channels", "allowed_origins", "max_frame_size",
+	"max_message_size", "max_pending_bytes", "max_subscriptions", "max_connections",
+	"ping_interval", "auth_timeout", "presence_ttl", "presence_grace", "endpoint_secret",
+	"endpoint_concurrency", "pusher_app", "pusher_activity_timeout", "pusher_client_events",
+}
+
+// didYouMean suggests the closest candidate to a misspelt word, if one is
+// close enough to be a likely typo.
+func didYouMean(word string, candidates ...string) string {
+	best, bestDist := "", len(word)/3+2
+	for _, c := range candidates {
+		if dist := levenshtein.ComputeDistance(word, c); dist < bestDist {
+			best, bestDist = c, dist
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean '%s'?)", best)
+}
+
+func oneEndpoint(d *caddyfile.Dispenser, dst *string) error {
+	name := d.Val()
+	if err := oneString(d, dst); err != nil {
+		return err
+	}
+	if err := auth.ParseTarget(*dst); err != nil {
+		return d.Errf("realtime option '%s': %v", name, err)
+	}
+	return nil
 }
 
 func oneArg(d *caddyfile.Dispenser) (string, error) {

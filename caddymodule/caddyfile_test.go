@@ -96,6 +96,30 @@ func TestUnmarshalCaddyfileErrorsNameTheOption(t *testing.T) {
 	}
 }
 
+// Driver, origins and endpoint forms fail while the Caddyfile is parsed,
+// with the line, not later in a long provisioning chain.
+func TestUnmarshalCaddyfileFailsEarlyWithLineAndSuggestion(t *testing.T) {
+	for input, want := range map[string][]string{
+		"realtime {\n driver valky\n}":                          {"Testfile:2", "driver", "valky", "did you mean 'valkey'?"},
+		"realtime {\n\n allowed_origins https://a.example/x\n}": {"Testfile:3", "allowed_origins", "scheme://host"},
+		"realtime {\n allowed_origins app.example.com\n}":       {"Testfile:2", "allowed_origins"},
+		"realtime {\n auth_endpoint auth.php\n}":                {"Testfile:2", "auth_endpoint", "must be a path"},
+		"realtime {\n authorize_endpoint ftp://x/y\n}":          {"Testfile:2", "authorize_endpoint"},
+		"realtime {\n presence_endpont /presence.php\n}":        {"Testfile:2", "presence_endpont", "did you mean 'presence_endpoint'?"},
+		"realtime {\n max_conections 5\n}":                      {"did you mean 'max_connections'?"},
+	} {
+		_, err := parse(t, input)
+		for _, w := range want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: error %v does not contain %q", input, err, w)
+			}
+		}
+	}
+	if _, err := parse(t, "realtime {\n frobnicate 1\n}"); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("an unrelated word must get no suggestion: %v", err)
+	}
+}
+
 func TestValidateNamesTheOption(t *testing.T) {
 	for _, c := range []struct {
 		opts Options

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,33 @@ type Options struct {
 	AuthTimeout          caddy.Duration `json:"auth_timeout,omitempty"`
 	PresenceTTL          caddy.Duration `json:"presence_ttl,omitempty"`
 	PresenceGrace        caddy.Duration `json:"presence_grace,omitempty"`
+	// EndpointSecret signs calls to http(s):// endpoints (X-Realtime-Signature).
+	EndpointSecret string `json:"endpoint_secret,omitempty"`
+	// EndpointConcurrency bounds concurrent in-process endpoint calls.
+	EndpointConcurrency int `json:"endpoint_concurrency,omitempty"`
+	// PusherApp enables the Pusher protocol and HTTP API for one app.
+	PusherApp *PusherApp `json:"pusher_app,omitempty"`
+	// PusherActivityTimeout is announced to Pusher clients; silence that
+	// long gets a pusher:ping.
+	PusherActivityTimeout caddy.Duration `json:"pusher_activity_timeout,omitempty"`
+	// PusherClientEvents is "members" (default) or "off".
+	PusherClientEvents string `json:"pusher_client_events,omitempty"`
+}
+
+// PusherApp is the one Pusher app of a process (SPEC §8).
+type PusherApp struct {
+	ID     string `json:"app_id"`
+	Key    string `json:"key"`
+	Secret string `json:"secret"`
+}
+
+// DefaultPusherActivityTimeout is what Reverb and Soketi announce.
+const DefaultPusherActivityTimeout = 30 * time.Second
+
+// backendKey identifies the pooled backend: the only options a reload
+// cannot change without closing connections (SPEC §2).
+func (o Options) backendKey() string {
+	return strings.Join([]string{o.Driver, o.ValkeyAddress, o.Prefix}, "\x00")
 }
 
 // Defaults not already defined by the hub.
@@ -77,6 +105,13 @@ func (o *Options) normalize() {
 	setDefault(&o.AuthTimeout, caddy.Duration(hub.DefaultAuthTimeout))
 	setDefault(&o.PresenceTTL, caddy.Duration(DefaultPresenceTTL))
 	setDefault(&o.PresenceGrace, caddy.Duration(DefaultPresenceGrace))
+	if o.PusherApp != nil {
+		setDefault(&o.PusherActivityTimeout, caddy.Duration(DefaultPusherActivityTimeout))
+		o.PusherClientEvents = orDefault(strings.ToLower(o.PusherClientEvents), "members")
+	}
+	// FrankenPHP starts 2 PHP threads per CPU by default: endpoint calls
+	// get half of them, pages keep the rest.
+	setDefault(&o.EndpointConcurrency, max(1, goruntime.NumCPU()))
 }
 
 // validate checks values the Caddyfile parser could not, naming the option.
@@ -86,6 +121,9 @@ func (o *Options) validate() error {
 	case "valkey":
 		if _, _, err := valkeyhub.ParseAddress(o.ValkeyAddress); err != nil {
 			return fmt.Errorf("realtime: valkey_address: %v", err)
+		}
+		if time.Duration(o.PresenceTTL) < 300*time.Millisecond {
+			return fmt.Errorf("realtime: presence_ttl must be at least 300ms")
 		}
 		if strings.ContainsAny(o.Prefix, " \t\r\n") {
 			return fmt.Errorf("realtime: prefix %q must not contain white space", o.Prefix)
@@ -115,6 +153,22 @@ func (o *Options) validate() error {
 	}
 	if o.MaxConnections < 0 {
 		return fmt.Errorf("realtime: max_connections must not be negative")
+	}
+	if p := o.PusherApp; p != nil {
+		switch {
+		case p.ID == "" || p.Key == "" || p.Secret == "":
+			return fmt.Errorf("realtime: pusher_app needs an app id, a key and a secret")
+		case strings.ContainsAny(p.ID+p.Key, "/ \t?#"):
+			return fmt.Errorf("realtime: pusher_app: the app id and key must not contain '/', '?', '#' or white space")
+		case len(p.Secret) < 8:
+			return fmt.Errorf("realtime: pusher_app: the secret must be at least 8 characters")
+		}
+		if o.PusherClientEvents != "members" && o.PusherClientEvents != "off" {
+			return fmt.Errorf("realtime: unknown pusher_client_events %q: use members or off", o.PusherClientEvents)
+		}
+	}
+	if auth.IsURL(o.PresenceEndpoint) && o.EndpointSecret == "" {
+		return fmt.Errorf("realtime: presence_endpoint is a URL: set endpoint_secret, so that the endpoint can tell this server's calls (X-Realtime-Signature) from forged joins and leaves")
 	}
 	return nil
 }

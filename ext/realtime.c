@@ -78,6 +78,29 @@ PHP_FUNCTION(disconnectUser)
     go_disconnectUser(userId);
 }
 
+PHP_FUNCTION(realtime_trigger)
+{
+    zval *channels = NULL;
+    zend_string *event = NULL;
+    zend_string *data = NULL;
+    zval *exceptSocketId = NULL;
+    ZEND_PARSE_PARAMETERS_START(3, 4)
+        Z_PARAM_ZVAL(channels)
+        Z_PARAM_STR(event)
+        Z_PARAM_STR(data)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_ZVAL(exceptSocketId)
+    ZEND_PARSE_PARAMETERS_END();
+    go_realtime_trigger(channels, event, data, exceptSocketId);
+}
+
+PHP_FUNCTION(realtime_is_internal_request)
+{
+    ZEND_PARSE_PARAMETERS_NONE();
+    int result = go_realtime_is_internal_request();
+    RETURN_BOOL(result);
+}
+
 PHP_FUNCTION(realtime_broadcast)
 {
     zend_string *channel = NULL;

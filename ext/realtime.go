@@ -2,7 +2,7 @@
 // through the hub running in the same process. The C glue, arginfo and stub
 // next to this file are generated from the //export_php annotations below by
 // `make generate` (frankenphp extension-init); this file is the only one
-// written by hand besides realtime_errors.{c,h}.
+// written by hand besides realtime_errors.{c,h} and realtime_restart.c.
 //
 // Each function stays thin: convert arguments, call the hub API, turn errors
 // into the PHP exceptions of SPEC §5.
@@ -14,30 +14,45 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/dunglas/frankenphp"
 
+	"github.com/frankenphp-realtime/realtime/internal/bridge"
 	"github.com/frankenphp-realtime/realtime/internal/hub"
-	"github.com/frankenphp-realtime/realtime/internal/phpext"
-	"github.com/frankenphp-realtime/realtime/internal/valkeyhub"
 )
 
 // callTimeout bounds how long a PHP request may wait for the broker.
 const callTimeout = 5 * time.Second
 
 func init() {
-	phpext.OnConfigLoad(func() { C.realtime_keep_registered() })
+	bridge.OnConfigLoad(keepRegistered)
+}
+
+// keepRegistered installs the workaround for php/frankenphp#2572 (the
+// module's functions vanish after a config reload restarts PHP) and fails
+// the configuration when it cannot: better a refused reload than a PHP
+// that no longer has broadcast().
+func keepRegistered() error {
+	switch C.realtime_keep_registered() {
+	case C.REALTIME_HOOK_INSTALLED:
+		return nil
+	case C.REALTIME_HOOK_PENDING:
+		if !bridge.PHPStartedBefore() {
+			return nil // first start: FrankenPHP registers the module itself
+		}
+	}
+	return errors.New("cannot keep the realtime PHP functions registered across this reload: FrankenPHP no longer installs its extension hook the way ext/realtime_restart.c expects (workaround for php/frankenphp#2572); restart the process instead of reloading, and report it")
 }
 
 //export_php:function broadcast(string $channel, string $message): void
 func broadcast(channel *C.zend_string, message *C.zend_string) {
 	callHub(func(ctx context.Context, api hub.API) error {
-		return api.Broadcast(ctx, goString(channel), goBytes(message))
+		return api.Trigger(ctx, hub.Publication{Channels: []string{goString(channel)}, Data: goBytes(message)})
 	})
 }
 
@@ -48,7 +63,7 @@ func broadcastToUser(userID *C.zval, message *C.zend_string) {
 		return
 	}
 	callHub(func(ctx context.Context, api hub.API) error {
-		return api.BroadcastToUser(ctx, id, goBytes(message))
+		return api.SendToUser(ctx, id, "", goBytes(message))
 	})
 }
 
@@ -76,6 +91,38 @@ func disconnectUser(userID *C.zval) {
 	})
 }
 
+// realtime_trigger publishes a named event (what Laravel broadcasts) to
+// 1-100 channels, optionally leaving out one connection (->toOthers()).
+//
+//export_php:function realtime_trigger(mixed $channels, string $event, string $data, mixed $exceptSocketId = null): void
+func realtimeTrigger(channels *C.zval, event *C.zend_string, data *C.zend_string, exceptSocketID *C.zval) {
+	list, ok := channelsArg(channels)
+	if !ok {
+		return
+	}
+	p := hub.Publication{Channels: list, Event: goString(event), Data: goBytes(data)}
+	if p.Except, ok = optionalStringArg("realtime_trigger", 4, "exceptSocketId", exceptSocketID); !ok {
+		return
+	}
+	callHub(func(ctx context.Context, api hub.API) error { return api.Trigger(ctx, p) })
+}
+
+// realtime_is_internal_request tells an endpoint script that this request
+// is the realtime module's own in-process call (auth, authorize, presence
+// hook), which no outside request can pass for (SPEC §2).
+//
+//export_php:function realtime_is_internal_request(): bool
+func realtimeIsInternalRequest() bool {
+	name := C.CString("HTTP_" + headerVar(bridge.InternalHeader))
+	defer C.free(unsafe.Pointer(name))
+	var length C.size_t
+	v := C.realtime_server_var(name, &length)
+	if v == nil {
+		return false
+	}
+	return bridge.IsInternalCall(C.GoStringN(v, C.int(length)))
+}
+
 // The realtime_* aliases let applications that define their own global
 // broadcast() (Laravel does) use the extension under unambiguous names.
 
@@ -99,19 +146,19 @@ func realtimeDisconnectUser(userID *C.zval) {
 	disconnectUser(userID)
 }
 
-// callHub runs call against the registered hub API (or php-cli's Valkey
-// API) and throws the PHP exception its error calls for. A Go panic never
-// crosses into PHP.
+// callHub runs call against the hub of this process or, in php-cli, the
+// one bridge.CLI reaches, and throws the PHP exception its error calls
+// for. A Go panic never crosses into PHP.
 func callHub(call func(context.Context, hub.API) error) {
 	defer func() {
 		if p := recover(); p != nil {
 			throwRuntime(fmt.Sprintf("realtime: internal error: %v", p))
 		}
 	}()
-	api := hub.Current()
+	api := bridge.Current()
 	if api == nil {
 		var err error
-		if api, err = cliAPI(); err != nil {
+		if api, err = bridge.CLI(); err != nil {
 			throwRuntime(err.Error())
 			return
 		}
@@ -125,26 +172,6 @@ func callHub(call func(context.Context, hub.API) error) {
 			throwRuntime(err.Error())
 		}
 	}
-}
-
-var (
-	cliOnce sync.Once
-	cli     hub.API
-	cliErr  error
-)
-
-// cliAPI is what the functions use where no server runs in the process
-// (frankenphp php-cli: queue workers, cron): Valkey, configured by
-// REALTIME_VALKEY_ADDRESS (and REALTIME_PREFIX), reaching every node. It is
-// built once and lives as long as the process.
-func cliAPI() (hub.API, error) {
-	cliOnce.Do(func() {
-		var api *valkeyhub.API
-		if api, cliErr = valkeyhub.APIFromEnv(); cliErr == nil {
-			cli = api
-		}
-	})
-	return cli, cliErr
 }
 
 // userIDArg accepts an int or a non-empty string, as int|string would, and
@@ -169,6 +196,68 @@ func userIDArg(function string, v *C.zval) (string, bool) {
 		throwType(fmt.Sprintf("%s(): Argument #1 ($userId) must be of type int|string, %s given", function, typeName))
 		return "", false
 	}
+}
+
+// channelsArg accepts a string or an array of strings (1 to 100), as
+// string|array would; TypeError for anything else, ValueError for a count
+// out of range (the names themselves are checked by the hub).
+func channelsArg(v *C.zval) ([]string, bool) {
+	const max = hub.MaxTriggerChannels
+	out := (**C.char)(C.malloc(C.size_t(max) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	lens := (*C.size_t)(C.malloc(C.size_t(max) * C.size_t(unsafe.Sizeof(C.size_t(0)))))
+	defer C.free(unsafe.Pointer(out))
+	defer C.free(unsafe.Pointer(lens))
+	var badType *C.char
+	n := int(C.realtime_string_list(v, out, lens, C.int(max), &badType))
+	switch {
+	case n == -1:
+		throwType(fmt.Sprintf("realtime_trigger(): Argument #1 ($channels) must be of type string|array of strings, %s given", C.GoString(badType)))
+		return nil, false
+	case n == -2 || n == 0:
+		throwValue(fmt.Sprintf("realtime_trigger(): Argument #1 ($channels) must hold 1 to %d channels", max))
+		return nil, false
+	}
+	ptrs := unsafe.Slice(out, n)
+	sizes := unsafe.Slice(lens, n)
+	list := make([]string, n)
+	for i := range list {
+		list[i] = C.GoStringN(ptrs[i], C.int(sizes[i]))
+	}
+	return list, true
+}
+
+// optionalStringArg accepts null (or an omitted argument) as "" and a
+// string as itself, as ?string would; TypeError otherwise. (The generator
+// of FrankenPHP v1.12 emits broken C for ?string parameters, hence mixed.)
+func optionalStringArg(function string, n int, name string, v *C.zval) (string, bool) {
+	if v == nil {
+		return "", true
+	}
+	var str *C.char
+	var length C.size_t
+	switch C.realtime_optional_string(v, &str, &length) {
+	case 1:
+		return C.GoStringN(str, C.int(length)), true
+	case 0:
+		return "", true
+	default:
+		throwType(fmt.Sprintf("%s(): Argument #%d ($%s) must be of type ?string, %s given", function, n, name, C.GoString(C.realtime_type_name(v))))
+		return "", false
+	}
+}
+
+// headerVar is a header's $_SERVER name without the HTTP_ prefix.
+func headerVar(h string) string {
+	b := []byte(h)
+	for i, c := range b {
+		switch {
+		case c == '-':
+			b[i] = '_'
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 func goString(s *C.zend_string) string { return frankenphp.GoString(unsafe.Pointer(s)) }

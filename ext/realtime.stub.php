@@ -19,6 +19,10 @@ function getChannelUsers(string $channel): array {}
 
 function disconnectUser(int|string $userId): void {}
 
+function realtime_trigger(string|array $channels, string $event, string $data, ?string $exceptSocketId = null): void {}
+
+function realtime_is_internal_request(): bool {}
+
 function realtime_broadcast(string $channel, string $message): void {}
 
 function realtime_broadcast_to_user(int|string $userId, string $message): void {}
@@ -26,5 +30,3 @@ function realtime_broadcast_to_user(int|string $userId, string $message): void {
 function realtime_get_channel_users(string $channel): array {}
 
 function realtime_disconnect_user(int|string $userId): void {}
-
-

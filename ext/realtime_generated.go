@@ -43,6 +43,16 @@ func go_disconnectUser(userID *C.zval) {
 	disconnectUser(userID)
 }
 
+//export go_realtime_trigger
+func go_realtime_trigger(channels *C.zval, event *C.zend_string, data *C.zend_string, exceptSocketID *C.zval) {
+	realtimeTrigger(channels, event, data, exceptSocketID)
+}
+
+//export go_realtime_is_internal_request
+func go_realtime_is_internal_request() bool {
+	return realtimeIsInternalRequest()
+}
+
 //export go_realtime_broadcast
 func go_realtime_broadcast(channel *C.zend_string, message *C.zend_string) {
 	realtimeBroadcast(channel, message)

@@ -29,9 +29,17 @@ static int realtime_register_hook(void) {
 	return zend_register_internal_module(&realtime_module_entry) != NULL ? SUCCESS : FAILURE;
 }
 
-void realtime_keep_registered(void) {
+int realtime_keep_registered(void) {
+	if (php_register_internal_extensions_func == realtime_register_hook) {
+		return REALTIME_HOOK_INSTALLED;
+	}
 	if (php_register_internal_extensions_func == register_internal_extensions) {
 		realtime_previous_hook = php_register_internal_extensions_func;
 		php_register_internal_extensions_func = realtime_register_hook;
+		return REALTIME_HOOK_INSTALLED;
 	}
+	if (php_register_internal_extensions_func == php_register_internal_extensions) {
+		return REALTIME_HOOK_PENDING;
+	}
+	return REALTIME_HOOK_UNKNOWN;
 }

@@ -27,12 +27,20 @@ bootstrap="$ROOT/bin/frankenphp-bootstrap"
 log "extension-init $dir/realtime.go"
 (cd "$dir" && GEN_STUB_SCRIPT="$gen_stub" "$bootstrap" extension-init realtime.go >/dev/null)
 
-# The generator has no union types; SPEC §5 declares user ids int|string.
-# The Go side enforces exactly that (TypeError otherwise), so declare it in
-# the stub and let gen_stub.php rebuild the arginfo from it.
+# The generator has no union types (and emits broken C for ?string); SPEC
+# §5 declares user ids int|string, realtime_trigger()'s channels
+# string|array and its except socket id ?string. The Go side enforces
+# exactly that (TypeError otherwise), so declare it in the stub and let
+# gen_stub.php rebuild the arginfo from it.
 stub="$dir/realtime.stub.php"
-grep -q 'mixed \$userId' "$stub" ||
-	die "the generated stub no longer declares 'mixed \$userId': the int|string rewrite in scripts/generate.sh does not apply any more; update it"
-sed -i 's/mixed \$userId/int|string $userId/' "$stub"
-! grep -q 'mixed \$userId' "$stub" || die "the int|string rewrite left 'mixed \$userId' in $stub"
+rewrite() { # FROM TO, literal strings
+	local text
+	text=$(<"$stub")
+	[[ $text == *"$1"* ]] ||
+		die "the generated stub no longer declares '$1': the '$2' rewrite in scripts/generate.sh does not apply any more; update it"
+	printf '%s\n' "${text//"$1"/"$2"}" >"$stub"
+}
+rewrite 'mixed $userId' 'int|string $userId'
+rewrite 'mixed $channels' 'string|array $channels'
+rewrite 'mixed $exceptSocketId = null' '?string $exceptSocketId = null'
 php "$gen_stub" "$stub" >/dev/null

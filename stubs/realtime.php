@@ -81,6 +81,45 @@ function getChannelUsers(string $channel): array {}
 function disconnectUser(int|string $userId): void {}
 
 /**
+ * Publishes a named event (what Laravel broadcasts) to 1-100 channels, on
+ * every node: native subscribers receive
+ * `{"event":"message","channel":"orders","name":"OrderShipped","data":"..."}`,
+ * Pusher-protocol subscribers the event itself. Returns once the message is
+ * handed over, not after the fan-out.
+ *
+ * ```php
+ * realtime_trigger(['private-orders.7', 'admin'], 'OrderShipped', json_encode($order), $socketId);
+ * ```
+ *
+ * @param string|list<string> $channels       1 to 100 channel names
+ * @param string              $event          event name, at most 200 bytes
+ * @param string              $data           payload, forwarded verbatim, at most max_message_size bytes
+ * @param string|null         $exceptSocketId a connection to leave out (Laravel's ->toOthers(): the
+ *                                            X-Socket-ID of the request), digits.digits
+ *
+ * @throws TypeError        $channels is not a string or an array of strings, $exceptSocketId not ?string
+ * @throws ValueError       no channel or more than 100, an invalid channel name, an event name over
+ *                          200 bytes, a payload over max_message_size, a malformed socket id
+ * @throws RuntimeException no hub is reachable, the broker is down, or the publish queue is full
+ */
+function realtime_trigger(string|array $channels, string $event, string $data, ?string $exceptSocketId = null): void {}
+
+/**
+ * True only inside a request that the realtime module itself made to a path
+ * endpoint (auth, authorize, presence hook), in-process: such a request
+ * carries a one-time token that no outside request can know. Endpoint
+ * scripts use it to refuse calls from the internet:
+ *
+ * ```php
+ * if (!realtime_is_internal_request()) { http_response_code(404); exit; }
+ * ```
+ *
+ * Calls to http(s):// endpoints are signed instead (X-Realtime-Signature,
+ * see docs/configuration.md).
+ */
+function realtime_is_internal_request(): bool {}
+
+/**
  * Alias of broadcast() for applications that define their own global
  * broadcast() (Laravel does): see docs/laravel.md.
  *

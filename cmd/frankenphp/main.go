@@ -26,8 +26,9 @@ func main() {
 	caddycmd.Main()
 }
 
-// versionLine names every component a bug report needs:
-// FrankenPHP v1.12.2 PHP 8.4.24 (Debian source 8.4.24-1~deb13u1) realtime (devel) Caddy v2.11.9.
+// versionLine names every component a bug report needs; Caddy appends its
+// own version: FrankenPHP v1.12.2 PHP 8.4.24 (Debian source
+// 8.4.24-1~deb13u1) realtime (devel) Caddy v2.11.9 h1:...
 func versionLine() string {
 	mods := map[string]string{}
 	realtime := "(devel)"
@@ -44,7 +45,6 @@ func versionLine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("FrankenPHP %s PHP %s (Debian source %s) realtime %s Caddy %s",
-		mods["github.com/dunglas/frankenphp"], frankenphp.Version().Version, phpSource,
-		realtime, mods["github.com/caddyserver/caddy/v2"])
+	return fmt.Sprintf("FrankenPHP %s PHP %s (Debian source %s) realtime %s Caddy",
+		mods["github.com/dunglas/frankenphp"], frankenphp.Version().Version, phpSource, realtime)
 }

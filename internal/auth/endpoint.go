@@ -10,14 +10,20 @@ package auth
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/frankenphp-realtime/realtime/internal/bridge"
 )
 
 // maxBody bounds what is read of an endpoint's response.
@@ -28,9 +34,13 @@ type Endpoint struct {
 	// Target is the configured value: a path ("/auth.php") or an http(s) URL.
 	Target string
 	// Local serves a path target in-process; required when Target is a path.
-	Local http.Handler
+	Local Local
+	// Gate bounds concurrent in-process calls; nil: unbounded.
+	Gate *Gate
 	// Client performs URL targets; http.DefaultClient when nil.
 	Client *http.Client
+	// Secret signs URL calls (SignatureHeader); "" leaves them unsigned.
+	Secret string
 }
 
 // IsURL reports whether target names a remote endpoint rather than a path.
@@ -64,12 +74,13 @@ type response struct {
 // in time: the handshake gets a 503.
 var ErrUnavailable = errors.New("endpoint unavailable")
 
-// do sends a request built from the original one's identifying headers.
-func (e *Endpoint) do(ctx context.Context, method string, origin *http.Request, header http.Header, body []byte) (*response, error) {
+// do sends a request to the endpoint for caller's connection (nil for
+// calls no connection caused), with header and body.
+func (e *Endpoint) do(ctx context.Context, method string, caller *Caller, header http.Header, body []byte) (*response, error) {
 	if IsURL(e.Target) {
 		return e.doHTTP(ctx, method, header, body)
 	}
-	return e.doLocal(ctx, method, origin, header, body)
+	return e.doLocal(ctx, method, caller, header, body)
 }
 
 func (e *Endpoint) doHTTP(ctx context.Context, method string, header http.Header, body []byte) (*response, error) {
@@ -78,6 +89,9 @@ func (e *Endpoint) doHTTP(ctx context.Context, method string, header http.Header
 		return nil, err
 	}
 	req.Header = header
+	if e.Secret != "" {
+		req.Header.Set(SignatureHeader, Sign(e.Secret, time.Now(), method, req.URL.RequestURI(), body))
+	}
 	client := e.Client
 	if client == nil {
 		client = http.DefaultClient
@@ -94,13 +108,31 @@ func (e *Endpoint) doHTTP(ctx context.Context, method string, header http.Header
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
-// doLocal runs the endpoint through the server's handler chain. The handler
-// runs in its own goroutine so that a script that overruns the deadline
-// cannot hold the handshake; its late answer is discarded.
-func (e *Endpoint) doLocal(ctx context.Context, method string, origin *http.Request, header http.Header, body []byte) (*response, error) {
+// CauseMissingScript: a *.php path endpoint does not exist under the site's
+// root, so its request would be served by a front controller or a catch-all.
+const CauseMissingScript = "endpoint script is missing"
+
+// doLocal runs the endpoint through the caller's site, in-process. The
+// request carries a token that only this call's PHP script can show
+// (realtime_is_internal_request()). The handler runs in its own goroutine
+// so that a script that overruns the deadline cannot hold the handshake;
+// its late answer is discarded.
+func (e *Endpoint) doLocal(ctx context.Context, method string, caller *Caller, header http.Header, body []byte) (*response, error) {
 	if e.Local == nil {
 		return nil, fmt.Errorf("%w: no in-process handler for %s", ErrUnavailable, e.Target)
 	}
+	if caller == nil {
+		caller = &Caller{}
+	}
+	if err := e.checkScript(caller.Site.Root); err != nil {
+		return nil, err
+	}
+	leave, err := e.Gate.Enter(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w: every in-process endpoint slot is taken (endpoint_concurrency)", ErrUnavailable, err)
+	}
+	defer leave()
+
 	// A fresh context: the handshake's carries Caddy's per-request state
 	// (replacer, vars, route groups), which the nested request must not share.
 	reqCtx, cancel := context.WithCancel(context.Background())
@@ -111,29 +143,49 @@ func (e *Endpoint) doLocal(ctx context.Context, method string, origin *http.Requ
 	}
 	req.RequestURI = e.Target
 	req.Header = header
-	if origin != nil {
-		req.Host = origin.Host
-		req.RemoteAddr = origin.RemoteAddr
-		req.TLS = origin.TLS
-		req.Proto, req.ProtoMajor, req.ProtoMinor = origin.Proto, origin.ProtoMajor, origin.ProtoMinor
+	token, end := bridge.BeginInternalCall()
+	defer end()
+	req.Header.Set(bridge.InternalHeader, token)
+	req.Host = caller.Site.Host
+	req.RemoteAddr = caller.RemoteAddr
+	if caller.TLS {
+		req.TLS = &tls.ConnectionState{HandshakeComplete: true}
 	}
 	rec := newRecorder()
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
 		defer func() {
 			if p := recover(); p != nil {
-				rec.fail(fmt.Errorf("%w: handler panicked: %v", ErrUnavailable, p))
+				done <- fmt.Errorf("%w: handler panicked: %v", ErrUnavailable, p)
 			}
 		}()
-		e.Local.ServeHTTP(rec, req)
+		done <- e.Local.ServeLocal(ctx, caller.Site, rec, req)
 	}()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
 		return rec.result()
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %s did not answer in time", ErrUnavailable, e.Target)
 	}
+}
+
+// checkScript refuses a *.php path endpoint that does not exist under the
+// site's document root: php_server would route it to index.php (or any
+// catch-all would answer), and that answer must never count. Paths without
+// .php (framework routes) are the front controller's to serve.
+func (e *Endpoint) checkScript(root string) error {
+	path, _, _ := strings.Cut(e.Target, "?")
+	if root == "" || !strings.HasSuffix(path, ".php") {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(path))); err == nil {
+		return nil
+	}
+	return &Refusal{CauseMissingScript, fmt.Sprintf(
+		"%s does not exist under the site's root %s: its requests would be answered by the front controller; create it, or fix the endpoint option", path, root)}
 }
 
 // forwardedHeader copies the headers the endpoint needs to identify the
@@ -154,10 +206,10 @@ func forwardedHeader(r *http.Request) http.Header {
 // recorder is a minimal http.ResponseWriter that keeps the first maxBody
 // bytes of the body.
 type recorder struct {
+	mu     sync.Mutex // the handler may outlive the call that reads the result
 	header http.Header
 	status int
 	body   bytes.Buffer
-	err    error
 }
 
 func newRecorder() *recorder { return &recorder{header: http.Header{}} }
@@ -165,6 +217,8 @@ func newRecorder() *recorder { return &recorder{header: http.Header{}} }
 func (r *recorder) Header() http.Header { return r.header }
 
 func (r *recorder) WriteHeader(status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.status == 0 {
 		r.status = status
 	}
@@ -172,6 +226,8 @@ func (r *recorder) WriteHeader(status int) {
 
 func (r *recorder) Write(p []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if room := maxBody - r.body.Len(); room > 0 {
 		r.body.Write(p[:min(len(p), room)])
 	}
@@ -180,16 +236,13 @@ func (r *recorder) Write(p []byte) (int, error) {
 
 func (r *recorder) Flush() {}
 
-func (r *recorder) fail(err error) { r.err = err }
-
 func (r *recorder) result() (*response, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	return &response{status: r.status, header: r.header, body: r.body.Bytes()}, nil
+	return &response{status: r.status, header: r.header.Clone(), body: bytes.Clone(r.body.Bytes())}, nil
 }
 
 // timeoutContext bounds a call to an endpoint.

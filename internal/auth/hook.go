@@ -34,8 +34,10 @@ const (
 // call (counted). Calls about one membership go through one worker, in
 // order, so a join is never delivered after the leave that followed it.
 type Hook struct {
-	endpoint Endpoint
-	timeout  time.Duration
+	// endpoint returns the presence endpoint of the current configuration
+	// (nil: none) and its timeout: a reload may change both while calls
+	// are queued.
+	endpoint func() (*Endpoint, time.Duration)
 	logger   *slog.Logger
 	seed     maphash.Seed
 	queues   [hookWorkers]chan hookCall
@@ -52,16 +54,17 @@ type Hook struct {
 }
 
 type hookCall struct {
-	event string
-	m     hub.Membership
-	at    time.Time
+	event     string
+	m         hub.Membership
+	callerKey string
+	at        time.Time
 }
 
 var _ hub.PresenceHook = (*Hook)(nil)
 
 // NewHook starts the delivery workers; Close stops them.
-func NewHook(endpoint Endpoint, timeout time.Duration, logger *slog.Logger) *Hook {
-	h := &Hook{endpoint: endpoint, timeout: timeout, logger: logger, seed: maphash.MakeSeed(),
+func NewHook(endpoint func() (*Endpoint, time.Duration), logger *slog.Logger) *Hook {
+	h := &Hook{endpoint: endpoint, logger: logger, seed: maphash.MakeSeed(),
 		stop: make(chan struct{}), Backoff: hookBackoffBase}
 	for i := range h.queues {
 		h.queues[i] = make(chan hookCall, hookQueueSize/hookWorkers)
@@ -71,12 +74,16 @@ func NewHook(endpoint Endpoint, timeout time.Duration, logger *slog.Logger) *Hoo
 	return h
 }
 
-// Notify queues a call to the presence endpoint.
-func (h *Hook) Notify(event string, m hub.Membership, at time.Time) {
+// Notify queues a call to the presence endpoint, made through the site
+// callerKey names (hub.Caller.Key).
+func (h *Hook) Notify(event string, m hub.Membership, callerKey string, at time.Time) {
+	if ep, _ := h.endpoint(); ep == nil {
+		return
+	}
 	q := h.queues[maphash.String(h.seed, m.Channel+"\x00"+m.UserID)%hookWorkers]
 	h.pending.Add(1)
 	select {
-	case q <- hookCall{event: event, m: m, at: at}:
+	case q <- hookCall{event: event, m: m, callerKey: callerKey, at: at}:
 	default:
 		h.pending.Add(-1)
 		h.dropped.Add(1)
@@ -152,7 +159,11 @@ func (h *Hook) deliver(call hookCall) {
 }
 
 func (h *Hook) post(call hookCall) error {
-	ctx, cancel := timeoutContext(context.Background(), h.timeout)
+	ep, timeout := h.endpoint()
+	if ep == nil {
+		return nil // the configuration no longer has a presence endpoint
+	}
+	ctx, cancel := timeoutContext(context.Background(), timeout)
 	defer cancel()
 	body := url.Values{
 		"event":     {call.event},
@@ -161,7 +172,7 @@ func (h *Hook) post(call hookCall) error {
 		"timestamp": {strconv.FormatInt(call.at.Unix(), 10)},
 	}.Encode()
 	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	resp, err := h.endpoint.do(ctx, http.MethodPost, nil, header, []byte(body))
+	resp, err := ep.do(ctx, http.MethodPost, CallerFromKey(call.callerKey), header, []byte(body))
 	if err != nil {
 		return err
 	}

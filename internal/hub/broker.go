@@ -1,6 +1,9 @@
 package hub
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Broker carries publications between the nodes of a cluster. The hub names
 // topics (one per channel, one per user) and encodes payloads; a broker moves
@@ -8,24 +11,41 @@ import "context"
 //
 // Implementations must guarantee:
 //   - messages published by one caller on one topic are handed to the
-//     BrokerHandler of every node in publish order;
+//     handler of every subscribed node in publish order;
 //   - a node receives only the topics it is subscribed to (the memory broker,
-//     having one node, may deliver every topic);
-//   - HandleBrokerMessage is never called concurrently for the same topic,
-//     and a slow handler never makes Publish on another node block;
-//   - Publish returns an error when the message could not be handed over;
-//     it never silently drops.
+//     having one node, delivers every topic);
+//   - the handler is never called concurrently for the same topic, and a
+//     slow handler never makes Publish block on another node;
+//   - Publish returns nil once the message is handed over, an error
+//     wrapping ErrNotPublished when it definitely was not (the cluster is out
+//     of reach: nothing will deliver it), one wrapping ErrOverloaded when the
+//     broker refused it for lack of room, and any other error when the
+//     outcome is unknown (it may still be delivered, e.g. a timeout after
+//     the request was sent). It never drops silently.
+//
+// The conformance suite in internal/hub/brokertest checks these rules.
 type Broker interface {
 	// Run starts delivering to h. It is called once, before any other method.
 	Run(h BrokerHandler) error
 	// Publish sends data on topic to every subscribed node, this one included.
 	Publish(ctx context.Context, topic string, data []byte) error
-	// Subscribe and Unsubscribe start and stop delivery of a topic to this node.
+	// Subscribe and Unsubscribe start and stop delivery of a topic to this
+	// node. The hub calls them at most once at a time per topic.
 	Subscribe(ctx context.Context, topic string) error
 	Unsubscribe(ctx context.Context, topic string) error
 	// Close stops delivery and releases every resource the broker holds.
 	Close() error
 }
+
+var (
+	// ErrNotPublished: the message was not handed over and will not be
+	// delivered by the broker; the hub then serves this node's own
+	// connections directly and reports the error.
+	ErrNotPublished = errors.New("not published")
+	// ErrOverloaded: the broker's hand-off queue is full; nothing was
+	// delivered. The caller may retry later.
+	ErrOverloaded = errors.New("publish queue full")
+)
 
 // BrokerStats is implemented by brokers that count their failures.
 type BrokerStats interface {

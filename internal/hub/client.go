@@ -1,15 +1,13 @@
 package hub
 
 import (
-	"errors"
-	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/frankenphp-realtime/realtime/internal/protocol"
 )
 
-// Close codes the server sends (SPEC §4).
+// Close codes of the native protocol (SPEC §4). Adapters choose their own
+// through their Codec.
 const (
 	CloseNormal       = 1000
 	CloseGoingAway    = 1001
@@ -19,124 +17,87 @@ const (
 	CloseSlowConsumer = 4008
 )
 
-// Identity is who a connection authenticated as, and what the authorize
-// endpoint needs to decide about private and presence channels.
-type Identity struct {
-	UserID string
-	// Cookie is the Cookie header captured at the handshake.
-	Cookie string
-	// Host and RemoteAddr of the handshake, so that in-process endpoint
-	// calls are routed to the same site and see the same client.
-	Host, RemoteAddr string
+// Caller is a connection's binding for calls to the application's endpoints
+// (the site and credentials of its handshake), owned by the endpoint
+// package; the hub only carries it, to the presence hook in particular.
+// Key serializes it so that another node can make those calls for this
+// node's memberships (a crashed node's leaves).
+type Caller interface {
+	Key() string
 }
 
-// Client is one authenticated WebSocket connection.
+// Client is one WebSocket connection, whatever its protocol.
 type Client struct {
-	hub      *Hub
-	id       string
-	identity Identity
-	out      *outbound
-	inbound  tokenBucket
+	hub    *Hub
+	id     string
+	codec  Codec
+	caller Caller
+	out    *outbound
+	// lastActive is when the client last sent a frame (unix nanoseconds).
+	lastActive atomic.Int64
 
-	// requestMu serialises request handling with detach, so that a client
-	// closed by the server (from another goroutine) is never left half
-	// subscribed by a request in progress.
+	// requestMu serialises an adapter's request handling with detach, so
+	// that a client closed by the server (from another goroutine) is never
+	// left half subscribed by a request in progress.
 	requestMu sync.Mutex
 
 	mu     sync.Mutex
-	subs   map[string]struct{}
+	subs   []subscription // few per connection: a slice costs less than a map
+	users  []string       // user ids it is indexed under
 	closed bool
 }
 
-func (c *Client) send(frame []byte) { c.out.enqueue(outFrame{data: frame}) }
+// subscription is one channel a client holds, and the member it is present
+// as (UserID "" when anonymous).
+type subscription struct {
+	channel string
+	member  string
+}
 
-// HandleText processes one client text frame. Frames of one client are
-// handled in order; a bad frame gets an error frame and nothing else.
-func (c *Client) HandleText(data []byte) {
+// ID is the connection's socket id: "<digits>.<digits>", unique cluster-wide.
+func (c *Client) ID() string { return c.id }
+
+// Caller returns the binding given at Attach.
+func (c *Client) Caller() Caller { return c.caller }
+
+// Send queues one of the adapter's own frames (replies, errors).
+func (c *Client) Send(frame []byte) { c.out.enqueue(outFrame{data: frame}) }
+
+// Touch records inbound activity (every frame, control frames included).
+func (c *Client) Touch() { c.lastActive.Store(time.Now().UnixNano()) }
+
+// Idle is how long the client has sent nothing.
+func (c *Client) Idle() time.Duration {
+	return time.Since(time.Unix(0, c.lastActive.Load()))
+}
+
+// Serialize runs fn unless the client is closed, excluding detach while it
+// runs: adapters handle each request inside it.
+func (c *Client) Serialize(fn func()) {
 	c.requestMu.Lock()
 	defer c.requestMu.Unlock()
-	if c.isClosed() {
-		return
-	}
-	if !c.inbound.allow(time.Now()) {
-		c.send(protocol.ErrorFrame(&protocol.Error{Code: protocol.CodeRateLimited,
-			Message: "too many frames; slow down"}))
-		return
-	}
-	req, perr := protocol.Decode(data)
-	if perr != nil {
-		c.send(protocol.ErrorFrame(perr))
-		return
-	}
-	switch req.Action {
-	case protocol.ActionPing:
-		c.send(protocol.Pong(req.ID))
-	case protocol.ActionSubscribe:
-		c.subscribe(req)
-	case protocol.ActionUnsubscribe:
-		c.unsubscribe(req)
+	if !c.isClosed() {
+		fn()
 	}
 }
 
-func (c *Client) refuse(req protocol.Request, code, msg string) {
-	c.send(protocol.ErrorFrame(&protocol.Error{ID: req.ID, Code: code, Message: msg, Channel: req.Channel}))
-}
-
-func (c *Client) subscribe(req protocol.Request) {
+// Subscribed reports whether the client holds channel, and as which member.
+func (c *Client) Subscribed(channel string) (member string, ok bool) {
 	c.mu.Lock()
-	_, already := c.subs[req.Channel]
-	full := len(c.subs) >= c.hub.cfg.MaxSubscriptions
-	c.mu.Unlock()
-	if already {
-		c.send(protocol.Subscribed(req.ID, req.Channel, c.hub.membersFor(req.Channel)))
-		return
-	}
-	if full {
-		c.refuse(req, protocol.CodeTooManySubscriptions, "this connection already holds the maximum number of subscriptions")
-		return
-	}
-	if protocol.NeedsAuthorization(req.Channel) {
-		if err := c.hub.authorize(req.Channel, c.identity); err != nil {
-			if errors.Is(err, ErrForbidden) {
-				c.refuse(req, protocol.CodeForbidden, "not authorized to subscribe to this channel")
-			} else {
-				c.hub.log.Warn("realtime: authorize endpoint failed", slog.String("channel", req.Channel), slog.Any("error", err))
-				c.refuse(req, protocol.CodeInternal, "authorization is unavailable, try again later")
-			}
-			return
+	defer c.mu.Unlock()
+	for _, s := range c.subs {
+		if s.channel == channel {
+			return s.member, true
 		}
 	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.subs[req.Channel] = struct{}{}
-	c.mu.Unlock()
-	if err := c.hub.addSubscription(req.Channel, c); err != nil {
-		c.mu.Lock()
-		delete(c.subs, req.Channel)
-		c.mu.Unlock()
-		c.hub.log.Warn("realtime: broker subscribe failed", slog.String("channel", req.Channel), slog.Any("error", err))
-		c.refuse(req, protocol.CodeInternal, "subscription failed, try again later")
-		return
-	}
-	if err := c.hub.members.join(Membership{Channel: req.Channel, UserID: c.identity.UserID}); err != nil {
-		c.hub.log.Warn("realtime: presence join failed", slog.String("channel", req.Channel), slog.Any("error", err))
-	}
-	c.send(protocol.Subscribed(req.ID, req.Channel, c.hub.membersFor(req.Channel)))
+	return "", false
 }
 
-func (c *Client) unsubscribe(req protocol.Request) {
+// Subscriptions counts the channels the client holds.
+func (c *Client) Subscriptions() int {
 	c.mu.Lock()
-	_, had := c.subs[req.Channel]
-	delete(c.subs, req.Channel)
-	c.mu.Unlock()
-	if had {
-		c.hub.removeSubscription(req.Channel, c)
-		c.hub.members.leave(Membership{Channel: req.Channel, UserID: c.identity.UserID})
-	}
-	c.send(protocol.Unsubscribed(req.ID, req.Channel))
+	defer c.mu.Unlock()
+	return len(c.subs)
 }
 
 // Close closes the connection with code. The client leaves the hub at once
@@ -189,12 +150,17 @@ func (c *Client) detach() {
 		return
 	}
 	c.closed = true
-	subs := c.subs
-	c.subs = nil
+	subs, users := c.subs, c.users
+	c.subs, c.users = nil, nil
 	c.mu.Unlock()
-	for ch := range subs {
-		c.hub.removeSubscription(ch, c)
-		c.hub.members.leave(Membership{Channel: ch, UserID: c.identity.UserID})
+	for _, s := range subs {
+		c.hub.dropSubscription(c, s)
+	}
+	for _, u := range users {
+		c.hub.unindexUser(c, u)
 	}
 	c.hub.removeClient(c)
 }
+
+// Closed reports whether the connection has left the hub.
+func (c *Client) Closed() bool { return c.isClosed() }

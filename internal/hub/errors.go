@@ -22,8 +22,10 @@ func IsInputError(err error) bool {
 }
 
 var (
-	// ErrForbidden is returned by an Authorizer that refuses a subscription.
-	ErrForbidden = errors.New("forbidden")
 	// ErrClosed is returned once the hub has shut down.
 	ErrClosed = errors.New("realtime: the hub is shut down")
 )
+
+// NewInputError makes an InputError of a message from elsewhere (the admin
+// API's 400 answer, for php-cli).
+func NewInputError(msg string) error { return &InputError{msg: msg} }

@@ -1,189 +1,192 @@
-// Package hub is the in-process realtime hub: it tracks authenticated
-// WebSocket connections and their channel subscriptions, and fans out what
-// PHP publishes through a Broker (memory for one node, Valkey for a cluster).
+// Package hub is the in-process realtime hub: it tracks WebSocket
+// connections of any protocol and their channel subscriptions, presence and
+// users, and fans out what PHP publishes through a Broker (memory for one
+// node, Valkey for a cluster). Protocol adapters (the native protocol, the
+// Pusher protocol) read their clients' frames and call the hub; the hub
+// writes to clients through each adapter's Codec. The hub knows nothing of
+// HTTP, Caddy or PHP.
 package hub
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/binary"
+	"errors"
 	"log/slog"
+	mrand "math/rand/v2"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/lxzan/gws"
-
-	"github.com/frankenphp-realtime/realtime/internal/protocol"
 )
 
-// Defaults of SPEC §2.
-const (
-	DefaultMaxFrameSize     = 16 << 10
-	DefaultMaxMessageSize   = 64 << 10
-	DefaultMaxSubscriptions = 100
-	DefaultMaxPendingBytes  = 1 << 20
-	DefaultPingInterval     = 25 * time.Second
-	DefaultAuthTimeout      = 5 * time.Second
-	DefaultPresenceGrace    = 3 * time.Second
-	DefaultPresenceSweep    = time.Second
-)
-
-// Authorizer decides subscriptions to private-* and presence-* channels.
-type Authorizer interface {
-	// Authorize returns nil to allow, an error wrapping ErrForbidden to refuse,
-	// any other error when it could not decide.
-	Authorize(ctx context.Context, channel string, id Identity) error
-}
-
-// Config holds the hub's limits and collaborators. Zero limits take the
-// defaults above.
-type Config struct {
-	Broker       Broker
-	Presence     Presence
-	Authorizer   Authorizer   // nil: private and presence channels are forbidden
-	PresenceHook PresenceHook // nil: no hooks
-	// HookChannels selects the channels whose transitions call the
-	// presence hook; nil selects presence-* channels.
-	HookChannels     func(channel string) bool
-	MaxFrameSize     int
-	MaxMessageSize   int
-	MaxSubscriptions int
-	MaxPendingBytes  int
-	MaxConnections   int // 0: unlimited
-	PingInterval     time.Duration
-	AuthTimeout      time.Duration
-	// PresenceGrace delays a leave, so that a reload produces no noise.
-	PresenceGrace time.Duration
+// Backend is what a hub is built on and keeps for its whole life: a reload
+// that changes it starts a new hub (SPEC §2: driver, valkey_address and
+// prefix are the backend).
+type Backend struct {
+	Broker   Broker
+	Presence Presence
+	Cache    Cache        // nil: a MemoryCache
+	Hook     PresenceHook // nil: no presence hooks
 	// PresenceSweep is how often dead nodes' memberships are looked for.
 	PresenceSweep time.Duration
 	Logger        *slog.Logger
 }
 
-func (c *Config) setDefaults() {
-	if c.Broker == nil {
-		c.Broker = NewMemoryBroker()
-	}
-	if c.Presence == nil {
-		c.Presence = NewMemoryPresence()
-	}
-	if c.HookChannels == nil {
-		c.HookChannels = protocol.IsPresence
-	}
-	setDefault(&c.PresenceGrace, DefaultPresenceGrace)
-	setDefault(&c.PresenceSweep, DefaultPresenceSweep)
-	setDefault(&c.MaxFrameSize, DefaultMaxFrameSize)
-	setDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
-	setDefault(&c.MaxSubscriptions, DefaultMaxSubscriptions)
-	setDefault(&c.MaxPendingBytes, DefaultMaxPendingBytes)
-	setDefault(&c.PingInterval, DefaultPingInterval)
-	setDefault(&c.AuthTimeout, DefaultAuthTimeout)
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-}
-
-func setDefault[T int | time.Duration](v *T, def T) {
-	if *v <= 0 {
-		*v = def
-	}
-}
-
-// Topic prefixes the hub gives the broker: one topic per channel, one per user.
-const (
-	channelTopic = "c:"
-	userTopic    = "u:"
-)
-
-// Channel topic payloads start with one of these bytes.
-const (
-	channelMessage  = 'm'
-	channelPresence = 'p'
-)
-
-// User topic payloads start with one of these bytes.
-const (
-	userDirect     = 'd'
-	userDisconnect = 'x'
-)
-
 // Hub fans publications out to local connections.
 type Hub struct {
-	cfg    Config
-	log    *slog.Logger
-	nodeID string
+	backend  Backend
+	settings func() *Settings
+	current  atomic.Pointer[Settings]
+	log      *slog.Logger
+	workers  workers
 
 	channels *index // channel -> subscribed clients
-	users    *index // user id -> connected clients
-	locks    *keyLocks
+	users    *index // user id -> clients
+	topics   *topics
 	members  *memberships
+	pub      *Publisher
+	rejoins  chan rejoin
 
-	clients   sync.Map // *Client -> struct{}
-	count     atomic.Int64
-	nextID    atomic.Uint64
-	closing   atomic.Bool
+	// mu orders admission with shutdown: no client is admitted once
+	// Shutdown has taken its list.
+	mu       sync.Mutex
+	closing  bool
+	clients  map[*Client]struct{}
+	reserved int // admitted, not yet attached
+	count    atomic.Int64
+
 	detached  chan struct{} // signalled whenever a client detaches
-	stopPings chan struct{}
-	pingsDone chan struct{}
-	stopSweep chan struct{}
-	sweepDone chan struct{}
+	stop      chan struct{}
+	loopsDone sync.WaitGroup
 
-	published, delivered, slowConsumers atomic.Int64
+	published, delivered, slowConsumers, announceDropped atomic.Int64
 
-	upgraderOnce sync.Once
-	gwsUpgrader  *gws.Upgrader
+	upgraders sync.Map // *Settings -> *gws.Upgrader
 }
 
-// New starts a hub and its broker.
-func New(cfg Config) (*Hub, error) {
-	cfg.setDefaults()
-	var node [6]byte
-	_, _ = rand.Read(node[:])
+type rejoin struct {
+	m    Membership
+	data []byte
+}
+
+// New starts a hub and its broker with s as the first settings.
+func New(b Backend, s Settings) (*Hub, error) {
+	if b.Broker == nil {
+		b.Broker = NewMemoryBroker()
+	}
+	if b.Presence == nil {
+		b.Presence = NewMemoryPresence()
+	}
+	if b.Cache == nil {
+		b.Cache = NewMemoryCache()
+	}
+	if b.PresenceSweep <= 0 {
+		b.PresenceSweep = DefaultPresenceSweep
+	}
+	if b.Logger == nil {
+		b.Logger = slog.Default()
+	}
 	h := &Hub{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		nodeID:    hex.EncodeToString(node[:]),
-		channels:  newIndex(),
-		users:     newIndex(),
-		locks:     newKeyLocks(),
-		detached:  make(chan struct{}, 1),
-		stopPings: make(chan struct{}),
-		pingsDone: make(chan struct{}),
-		stopSweep: make(chan struct{}),
-		sweepDone: make(chan struct{}),
+		backend:  b,
+		log:      b.Logger,
+		workers:  workers{size: 32},
+		channels: newIndex(),
+		users:    newIndex(),
+		topics:   newTopics(b.Broker),
+		rejoins:  make(chan rejoin, 4096),
+		clients:  make(map[*Client]struct{}),
+		detached: make(chan struct{}, 1),
+		stop:     make(chan struct{}),
 	}
+	h.settings = h.current.Load
+	h.Configure(s)
 	h.members = newMemberships(h)
-	if rr, ok := cfg.Presence.(RejoinReporter); ok {
-		rr.OnRejoin(func(m Membership) { go h.announce(EventJoin, m) })
+	h.pub = h.newPublisher()
+	if rr, ok := b.Presence.(RejoinReporter); ok {
+		rr.OnRejoin(h.queueRejoin)
 	}
-	if err := cfg.Broker.Run(h); err != nil {
+	if err := b.Broker.Run(brokerHandler{h}); err != nil {
 		return nil, err
 	}
-	go h.pingLoop()
-	go h.sweepLoop()
+	h.loop(h.pingLoop)
+	h.loop(h.sweepLoop)
+	h.loop(h.rejoinLoop)
 	return h, nil
 }
 
-// Full reports whether MaxConnections is reached.
-func (h *Hub) Full() bool {
-	return h.cfg.MaxConnections > 0 && h.count.Load() >= int64(h.cfg.MaxConnections)
+func (h *Hub) loop(fn func()) {
+	h.loopsDone.Add(1)
+	go func() {
+		defer h.loopsDone.Done()
+		fn()
+	}()
 }
 
-// Connect registers an authenticated connection writing through t.
-func (h *Hub) Connect(t Transport, id Identity) (*Client, error) {
-	if h.closing.Load() {
+// Configure swaps the settings in one step and returns the previous ones.
+// Connections and subscriptions stay; each value applies from the next
+// operation that reads it.
+func (h *Hub) Configure(s Settings) *Settings {
+	return h.current.Swap(s.withDefaults())
+}
+
+// Settings returns the current settings.
+func (h *Hub) Settings() *Settings { return h.settings() }
+
+// Full reports whether MaxConnections is reached. Admit is the authority;
+// this is only a cheap early check before work such as an auth call.
+func (h *Hub) Full() bool {
+	max := h.settings().MaxConnections
+	return max > 0 && h.count.Load() >= int64(max)
+}
+
+// Slot is an admitted connection that is not attached yet.
+type Slot struct {
+	hub  *Hub
+	once sync.Once
+}
+
+// Errors of admission.
+var (
+	ErrFull = errors.New("realtime: max_connections reached")
+)
+
+// Admit reserves room for one connection under max_connections, or fails
+// with ErrFull or ErrClosed. The slot is used by Attach or given back by
+// Release.
+func (h *Hub) Admit() (*Slot, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
 		return nil, ErrClosed
 	}
-	c := &Client{
-		hub:      h,
-		id:       h.nodeID + "." + strconv.FormatUint(h.nextID.Add(1), 36),
-		identity: id,
-		subs:     make(map[string]struct{}),
+	if max := h.settings().MaxConnections; max > 0 && len(h.clients)+h.reserved >= max {
+		return nil, ErrFull
 	}
-	c.out = newOutbound(t, h.cfg.MaxPendingBytes, func(overflow bool) {
+	h.reserved++
+	h.count.Add(1)
+	return &Slot{hub: h}, nil
+}
+
+// Release gives an unused slot back; it does nothing after Attach.
+func (s *Slot) Release() {
+	s.once.Do(func() {
+		s.hub.mu.Lock()
+		s.hub.reserved--
+		s.hub.mu.Unlock()
+		s.hub.count.Add(-1)
+		s.hub.signalDetached()
+	})
+}
+
+// Attach registers a connection in an admitted slot, writing through t
+// with codec. userID, when not empty, indexes it for that user's direct
+// messages and disconnects.
+func (h *Hub) Attach(slot *Slot, t Transport, codec Codec, caller Caller, userID string) (*Client, error) {
+	c := &Client{hub: h, id: newSocketID(), codec: codec, caller: caller}
+	c.Touch()
+	c.out = newOutbound(t, func() int { return h.settings().MaxPendingBytes }, func(overflow bool) {
 		if overflow {
 			h.slowConsumers.Add(1)
 			// Closing takes locks and may wait for the close deadline:
@@ -191,11 +194,47 @@ func (h *Hub) Connect(t Transport, id Identity) (*Client, error) {
 			go c.Close(CloseSlowConsumer, "slow consumer")
 		}
 	})
-	h.clients.Store(c, struct{}{})
-	h.count.Add(1)
-	h.addUser(c)
-	c.send(protocol.Connected(id.UserID, c.id))
+	attached := false
+	slot.once.Do(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.reserved--
+		if h.closing {
+			h.count.Add(-1)
+			h.signalDetached()
+			return
+		}
+		h.clients[c] = struct{}{}
+		attached = true
+	})
+	if !attached {
+		return nil, ErrClosed
+	}
+	if userID != "" {
+		h.IndexUser(c, userID)
+	}
 	return c, nil
+}
+
+func (h *Hub) removeClient(c *Client) {
+	h.mu.Lock()
+	_, had := h.clients[c]
+	delete(h.clients, c)
+	h.mu.Unlock()
+	if had {
+		h.count.Add(-1)
+	}
+	h.signalDetached()
+}
+
+// signalDetached wakes a Shutdown waiting for the connection count, which
+// falls when a client detaches and when an admitted slot is given back or
+// refused.
+func (h *Hub) signalDetached() {
+	select {
+	case h.detached <- struct{}{}:
+	default:
+	}
 }
 
 // Disconnected must be called once when a connection's read loop ends:
@@ -205,168 +244,24 @@ func (h *Hub) Disconnected(c *Client) {
 	c.detach()
 }
 
-func (h *Hub) removeClient(c *Client) {
-	h.removeUser(c)
-	if _, ok := h.clients.LoadAndDelete(c); ok {
-		h.count.Add(-1)
-	}
-	select {
-	case h.detached <- struct{}{}:
-	default:
-	}
-}
-
-func (h *Hub) authorize(channel string, id Identity) error {
-	if h.cfg.Authorizer == nil {
-		return ErrForbidden
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.AuthTimeout)
-	defer cancel()
-	return h.cfg.Authorizer.Authorize(ctx, channel, id)
-}
-
-// addSubscription indexes c under channel and subscribes the broker for the
-// channel's first local subscriber, rolling back if that fails.
-func (h *Hub) addSubscription(channel string, c *Client) error {
-	unlock := h.locks.lock(channelTopic + channel)
-	defer unlock()
-	if !h.channels.add(channel, c) {
-		return nil
-	}
-	if err := h.cfg.Broker.Subscribe(context.Background(), channelTopic+channel); err != nil {
-		h.channels.remove(channel, c)
-		return err
-	}
-	return nil
-}
-
-func (h *Hub) removeSubscription(channel string, c *Client) {
-	unlock := h.locks.lock(channelTopic + channel)
-	defer unlock()
-	if h.channels.remove(channel, c) {
-		if err := h.cfg.Broker.Unsubscribe(context.Background(), channelTopic+channel); err != nil {
-			h.log.Warn("realtime: broker unsubscribe failed", slog.String("channel", channel), slog.Any("error", err))
-		}
-	}
-}
-
-func (h *Hub) addUser(c *Client) {
-	unlock := h.locks.lock(userTopic + c.identity.UserID)
-	defer unlock()
-	if h.users.add(c.identity.UserID, c) {
-		if err := h.cfg.Broker.Subscribe(context.Background(), userTopic+c.identity.UserID); err != nil {
-			h.log.Warn("realtime: broker user subscribe failed", slog.String("user_id", c.identity.UserID), slog.Any("error", err))
-		}
-	}
-}
-
-func (h *Hub) removeUser(c *Client) {
-	unlock := h.locks.lock(userTopic + c.identity.UserID)
-	defer unlock()
-	if h.users.remove(c.identity.UserID, c) {
-		if err := h.cfg.Broker.Unsubscribe(context.Background(), userTopic+c.identity.UserID); err != nil {
-			h.log.Warn("realtime: broker user unsubscribe failed", slog.String("user_id", c.identity.UserID), slog.Any("error", err))
-		}
-	}
-}
-
-// membersFor returns the member list a subscribed frame carries: the
-// cluster-wide users of a presence channel, nil for other channels.
-func (h *Hub) membersFor(channel string) []string {
-	if !protocol.IsPresence(channel) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), presenceOpTimeout)
-	defer cancel()
-	users, err := h.cfg.Presence.Users(ctx, channel)
-	if err != nil {
-		h.log.Warn("realtime: presence unavailable, listing this node's members only", slog.String("channel", channel), slog.Any("error", err))
-		return h.localUsers(channel)
-	}
-	return users
-}
-
-func (h *Hub) localUsers(channel string) []string {
-	seen := make(map[string]struct{})
-	h.channels.each(channel, func(c *Client) { seen[c.identity.UserID] = struct{}{} })
-	users := make([]string, 0, len(seen))
-	for u := range seen {
-		users = append(users, u)
-	}
-	sort.Strings(users)
-	return users
-}
-
-// HandleBrokerMessage delivers a publication to the local connections.
-func (h *Hub) HandleBrokerMessage(topic string, data []byte) {
-	if len(data) == 0 {
-		return
-	}
-	if channel, ok := strings.CutPrefix(topic, channelTopic); ok {
-		h.handleChannelPayload(channel, data)
-	} else if user, ok := strings.CutPrefix(topic, userTopic); ok {
-		h.handleUserPayload(user, data)
-	}
-}
-
-func (h *Hub) handleChannelPayload(channel string, data []byte) {
-	switch data[0] {
-	case channelMessage:
-		h.deliver(h.channels, channel, data[1:])
-	case channelPresence:
-		user, frame, ok := decodePresencePayload(data[1:])
-		if !ok {
-			return
-		}
-		// A user is not told about their own arrival.
-		h.channels.each(channel, func(c *Client) {
-			if c.identity.UserID != user {
-				c.send(frame)
-			}
-		})
-	}
-}
-
-func (h *Hub) handleUserPayload(user string, data []byte) {
-	switch data[0] {
-	case userDirect:
-		h.deliver(h.users, user, data[1:])
-	case userDisconnect:
-		h.users.each(user, func(c *Client) {
-			go c.CloseAfterPending(CloseDisconnected, "disconnected by the application")
-		})
-	}
-}
-
-// deliver queues frame to every client under key and counts the deliveries.
-func (h *Hub) deliver(ix *index, key string, frame []byte) {
-	n := 0
-	ix.each(key, func(c *Client) { c.send(frame); n++ })
-	h.delivered.Add(int64(n))
-}
-
-func (h *Hub) pingLoop() {
-	defer close(h.pingsDone)
-	t := time.NewTicker(h.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.stopPings:
-			return
-		case <-t.C:
-			h.clients.Range(func(k, _ any) bool {
-				k.(*Client).out.enqueue(outFrame{ping: true})
-				return true
-			})
-		}
-	}
+// newSocketID returns "<digits>.<digits>", both parts random in [0, 10^18):
+// Pusher's socket id format (pusher-http-php checks ^\d+\.\d+$), unique
+// cluster-wide with overwhelming probability (about 120 random bits), so
+// that except-socket exclusions work across nodes.
+func newSocketID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	const bound = 1_000_000_000_000_000_000
+	a := binary.LittleEndian.Uint64(b[:8]) % bound
+	z := binary.LittleEndian.Uint64(b[8:]) % bound
+	return strconv.FormatUint(a, 10) + "." + strconv.FormatUint(z, 10)
 }
 
 // Counters are cumulative totals since the hub started, for metrics.
 type Counters struct {
 	Published     int64 // publications handed to the broker by this node
-	Delivered     int64 // message and direct frames queued to connections
-	SlowConsumers int64 // connections closed with 4008
+	Delivered     int64 // frames queued to connections for publications
+	SlowConsumers int64 // connections closed because their backlog passed the limit
 	BrokerErrors  int64
 	Reconnects    int64
 }
@@ -374,7 +269,7 @@ type Counters struct {
 // Counters returns the hub's totals, with the broker's when it keeps them.
 func (h *Hub) Counters() Counters {
 	c := Counters{Published: h.published.Load(), Delivered: h.delivered.Load(), SlowConsumers: h.slowConsumers.Load()}
-	if bs, ok := h.cfg.Broker.(BrokerStats); ok {
+	if bs, ok := h.backend.Broker.(BrokerStats); ok {
 		c.BrokerErrors, c.Reconnects = bs.BrokerCounters()
 	}
 	return c
@@ -390,41 +285,104 @@ type Stats struct {
 // Stats counts this node's connections, channels and subscriptions.
 func (h *Hub) Stats() Stats {
 	channels, subs := h.channels.counts()
-	return Stats{Connections: int(h.count.Load()), Channels: channels, Subscriptions: subs}
+	h.mu.Lock()
+	n := len(h.clients)
+	h.mu.Unlock()
+	return Stats{Connections: n, Channels: channels, Subscriptions: subs}
 }
 
-// Shutdown closes every connection with code (1001 for a server shutdown or
-// a configuration change), waits up to the context's deadline for them to
-// detach, and stops the broker.
-func (h *Hub) Shutdown(ctx context.Context, code uint16, reason string) error {
-	if !h.closing.CompareAndSwap(false, true) {
+func (h *Hub) pingLoop() {
+	interval := h.settings().PingInterval
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		for _, c := range h.snapshot() {
+			c.out.enqueue(outFrame{ping: true})
+		}
+		if now := h.settings().PingInterval; now != interval {
+			interval = now
+			t.Reset(interval)
+		}
+	}
+}
+
+func (h *Hub) snapshot() []*Client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all := make([]*Client, 0, len(h.clients))
+	for c := range h.clients {
+		all = append(all, c)
+	}
+	return all
+}
+
+type scheduledClose struct {
+	client *Client
+	code   uint16
+	reason string
+	at     time.Duration
+}
+
+func scheduleCloses(all []*Client) []scheduledClose {
+	out := make([]scheduledClose, len(all))
+	for i, c := range all {
+		code, reason, spread := c.codec.ShutdownClose()
+		var at time.Duration
+		if spread > 0 {
+			at = time.Duration(mrand.Int64N(int64(spread)))
+		}
+		out[i] = scheduledClose{client: c, code: code, reason: reason, at: at}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].at < out[j].at })
+	return out
+}
+
+// Shutdown closes every connection with its codec's shutdown code, waits up
+// to the context's deadline for them to detach, removes this node's
+// memberships (announcing the leaves) and stops the broker.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
 		return nil
 	}
-	close(h.stopPings)
-	<-h.pingsDone
-	close(h.stopSweep)
-	<-h.sweepDone
-	// Close every connection in parallel (each close frame may wait for
-	// its deadline) and wait for the frames to be written: the process
-	// may exit right after Shutdown returns.
-	var closing sync.WaitGroup
-	h.clients.Range(func(k, _ any) bool {
-		closing.Add(1)
-		go func() {
-			defer closing.Done()
-			k.(*Client).CloseAfterPending(code, reason)
-		}()
-		return true
-	})
+	h.closing = true
+	all := make([]*Client, 0, len(h.clients))
+	for c := range h.clients {
+		all = append(all, c)
+	}
+	h.mu.Unlock()
+	close(h.stop)
+	h.loopsDone.Wait()
+
+	// Close frames are written in parallel, boundedly (each may wait for
+	// its deadline), in the order of each one's random moment within its
+	// codec's spread, and waited for: the process may exit right after.
+	closes := scheduleCloses(all)
+	start := time.Now()
 	closed := make(chan struct{})
-	go func() { closing.Wait(); close(closed) }()
+	go func() {
+		h.workers.each(len(closes), func(i int) {
+			cl := closes[i]
+			select {
+			case <-time.After(time.Until(start.Add(cl.at))):
+			case <-ctx.Done():
+			}
+			cl.client.CloseAfterPending(cl.code, cl.reason)
+		})
+		close(closed)
+	}()
 	var err error
 	select {
 	case <-closed:
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	// Connections that raced with the shutdown detach on their own.
 	for h.count.Load() > 0 && err == nil {
 		select {
 		case <-h.detached:
@@ -433,10 +391,10 @@ func (h *Hub) Shutdown(ctx context.Context, code uint16, reason string) error {
 		}
 	}
 	h.members.flush()
-	if perr := h.cfg.Presence.Close(); err == nil {
+	if perr := h.backend.Presence.Close(); err == nil {
 		err = perr
 	}
-	if berr := h.cfg.Broker.Close(); err == nil {
+	if berr := h.backend.Broker.Close(); err == nil {
 		err = berr
 	}
 	return err

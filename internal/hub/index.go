@@ -2,6 +2,7 @@ package hub
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 )
 
@@ -91,18 +92,26 @@ func (ix *index) counts() (keys, pairs int) {
 	return keys, pairs
 }
 
-// keyLocks serialises the broker subscribe/unsubscribe that follows the
-// first/last local holder of a key, so that a concurrent unsubscribe cannot
-// overtake the subscribe it should follow.
-type keyLocks struct {
-	seed  maphash.Seed
-	locks [indexShards]sync.Mutex
+// keysWithPrefix lists the keys that start with prefix.
+func (ix *index) keysWithPrefix(prefix string) []string {
+	var out []string
+	for i := range ix.shards {
+		s := &ix.shards[i]
+		s.mu.RLock()
+		for k := range s.keys {
+			if strings.HasPrefix(k, prefix) {
+				out = append(out, k)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return out
 }
 
-func newKeyLocks() *keyLocks { return &keyLocks{seed: maphash.MakeSeed()} }
-
-func (k *keyLocks) lock(key string) func() {
-	m := &k.locks[maphash.String(k.seed, key)%indexShards]
-	m.Lock()
-	return m.Unlock
+// count returns how many clients key has.
+func (ix *index) count(key string) int {
+	s := ix.shard(key)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.keys[key])
 }

@@ -35,7 +35,7 @@ type closeRequest struct {
 // connections cost no goroutine beyond gws's read loop.
 type outbound struct {
 	transport Transport
-	limit     int
+	limit     func() int // max_pending_bytes, read at each enqueue
 	onError   func(overflow bool)
 
 	mu       sync.Mutex
@@ -45,7 +45,7 @@ type outbound struct {
 	closed   bool
 }
 
-func newOutbound(t Transport, limit int, onError func(overflow bool)) *outbound {
+func newOutbound(t Transport, limit func() int, onError func(overflow bool)) *outbound {
 	return &outbound{transport: t, limit: limit, onError: onError}
 }
 
@@ -57,7 +57,7 @@ func (o *outbound) enqueue(f outFrame) bool {
 		o.mu.Unlock()
 		return false
 	}
-	if o.pending+len(f.data) > o.limit {
+	if o.pending+len(f.data) > o.limit() {
 		o.closed = true
 		o.queue, o.pending = nil, 0
 		o.mu.Unlock()

@@ -17,10 +17,19 @@ func Connected(userID, connectionID string) []byte {
 }
 
 // Message is a broadcast to a channel.
-func Message(channel string, data []byte) []byte {
-	b := make([]byte, 0, len(data)+len(channel)+48)
+func Message(channel string, data []byte) []byte { return NamedMessage(channel, "", data) }
+
+// NamedMessage is a named event published to a channel (realtime_trigger(),
+// the Pusher HTTP API): a message frame with a "name" field (SPEC §5); an
+// empty name is broadcast()'s unnamed message.
+func NamedMessage(channel, name string, data []byte) []byte {
+	b := make([]byte, 0, len(data)+len(channel)+len(name)+56)
 	b = append(b, `{"event":"message","channel":`...)
 	b = appendString(b, channel)
+	if name != "" {
+		b = append(b, `,"name":`...)
+		b = appendString(b, name)
+	}
 	b = append(b, `,"data":`...)
 	b = appendString(b, string(data))
 	return append(b, '}')

@@ -3,7 +3,9 @@ package valkeyhub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,7 @@ type Broker struct {
 	client  valkey.Client // publishes; valkey-go redials it on demand
 	addr    string        // host:port, for messages
 	channel string        // "<prefix>:"
+	prefix  string
 	log     *slog.Logger
 
 	handler   hub.BrokerHandler
@@ -78,6 +81,7 @@ func NewBroker(address, prefix string, logger *slog.Logger) (*Broker, error) {
 		client:  client,
 		addr:    display,
 		channel: prefix + ":",
+		prefix:  prefix,
 		log:     logger,
 		topics:  make(map[string]struct{}),
 		closing: make(chan struct{}),
@@ -109,9 +113,14 @@ func (b *Broker) Run(h hub.BrokerHandler) error {
 // the subscription connection is down (until the reconnect loop has
 // subscribed again, also just after Valkey comes back) it fails at once
 // with an error matching ErrUnreachable.
+//
+// Errors follow the hub.Broker contract: hub.ErrNotPublished when the
+// message certainly did not reach Valkey (known down, a refused dial, an
+// error reply), no such mark when it may have (a timeout or a connection
+// lost after the command was sent), so the hub never delivers it twice.
 func (b *Broker) Publish(ctx context.Context, topic string, data []byte) error {
 	if b.isClosing() {
-		return errors.New("valkey: broker closed")
+		return fmt.Errorf("valkey: broker closed: %w", hub.ErrNotPublished)
 	}
 	if !b.up.Load() {
 		// Fail fast: the reconnect loop knows the server is gone, and a
@@ -121,17 +130,34 @@ func (b *Broker) Publish(ctx context.Context, topic string, data []byte) error {
 		if p := b.lastErr.Load(); p != nil {
 			cause = *p
 		}
-		return &unreachableError{op: "publish", addr: b.addr, cause: cause}
+		return fmt.Errorf("%w: %w", &unreachableError{op: "publish", addr: b.addr, cause: cause}, hub.ErrNotPublished)
 	}
 	ctx, cancel := withOpTimeout(ctx)
 	defer cancel()
 	cmd := b.client.B().Publish().Channel(b.channel + topic).Message(valkey.BinaryString(data)).Build()
 	if err := b.client.Do(ctx, cmd).Error(); err != nil {
 		b.errs.Add(1)
+		if notSent(err) {
+			return fmt.Errorf("%w: %w", wrapErr("publish", b.addr, err), hub.ErrNotPublished)
+		}
 		return wrapErr("publish", b.addr, err)
 	}
 	b.published.Add(1)
 	return nil
+}
+
+// notSent reports whether a failed command certainly did not take effect:
+// Valkey answered with an error, or no connection could be made. A timeout
+// or a connection lost mid-command leaves the outcome unknown.
+func notSent(err error) bool {
+	if _, ok := valkey.IsValkeyErr(err); ok {
+		return true
+	}
+	if errors.Is(err, valkey.ErrClosing) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // Subscribe starts delivery of topic to this node. While disconnected it
@@ -365,4 +391,39 @@ func subscribeAll(conn valkey.DedicatedClient, channels []string) error {
 		channels = channels[n:]
 	}
 	return nil
+}
+
+var _ hub.Occupancy = (*Broker)(nil)
+
+// OccupiedTopics lists the topics starting with prefix that a node
+// subscribes to (PUBSUB CHANNELS): cluster-wide, since a node subscribes a
+// channel's topic exactly while it has local subscribers.
+func (b *Broker) OccupiedTopics(ctx context.Context, prefix string) ([]string, error) {
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	pattern := globEscape(b.channel+prefix) + "*"
+	channels, err := b.client.Do(ctx, b.client.B().PubsubChannels().Pattern(pattern).Build()).AsStrSlice()
+	if err != nil {
+		return nil, wrapErr("pubsub channels", b.addr, err)
+	}
+	topics := make([]string, 0, len(channels))
+	for _, c := range channels {
+		if t, ok := strings.CutPrefix(c, b.channel); ok {
+			topics = append(topics, t)
+		}
+	}
+	return topics, nil
+}
+
+// globEscape escapes Valkey's glob characters.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/frankenphp-realtime/realtime/internal/hub"
 )
 
 var bg = context.Background()
@@ -179,6 +181,9 @@ func TestBrokerSurvivesValkeyRestart(t *testing.T) {
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "unreachable at "+srv.addr) {
 		t.Errorf("Publish error %q does not say Valkey is unreachable at %s", err, srv.addr)
 	}
+	if !errors.Is(err, hub.ErrNotPublished) {
+		t.Errorf("Publish error %q with Valkey known down does not say the message was not published", err)
+	}
 	if took > 500*time.Millisecond {
 		t.Errorf("Publish took %s to fail with Valkey down, want fast", took)
 	}
@@ -241,20 +246,21 @@ func TestBrokerCloseLeavesNoGoroutine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		api, err := NewAPI(srv.addr, prefix, limits())
+		cli, err := NewPublisher(srv.addr, prefix)
 		if err != nil {
 			t.Fatal(err)
 		}
+		api := hub.NewPublisher(cli, cli, cli.Cache(), hub.Settings{})
 		rec := &recorder{}
 		if err := b.Run(rec); err != nil {
 			t.Fatal(err)
 		}
 		subscribe(t, b, "c:x")
 		publish(t, b, "c:x", "1")
-		if err := api.Broadcast(bg, "x", []byte("2")); err != nil {
+		if err := api.Trigger(bg, hub.Publication{Channels: []string{"x"}, Data: []byte("2")}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.Add(bg, m("x", "1")); err != nil {
+		if _, err := p.Add(bg, m("x", "1"), []byte("data")); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 5*time.Second, func() bool { return len(rec.on("c:x")) == 2 }, "deliveries")
@@ -264,7 +270,7 @@ func TestBrokerCloseLeavesNoGoroutine(t *testing.T) {
 		}
 		_ = b.Close()
 		_ = p.Close()
-		api.Close()
+		_ = cli.Close()
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > before {
@@ -293,5 +299,49 @@ func TestBrokerSubscribeDuringOutageIsNotAnError(t *testing.T) {
 	defer b.mu.Unlock()
 	if len(b.topics) != 2 {
 		t.Errorf("wanted topics %v, want c:1 and c:2", b.topics)
+	}
+}
+
+// A publish whose outcome is unknown (sent, then timed out) is not marked
+// ErrNotPublished, so the hub does not deliver it locally: Valkey may
+// still deliver it, and delivery is at-most-once.
+func TestBrokerTimeoutIsNotNotPublished(t *testing.T) {
+	srv := startValkey(t)
+	prefix := testPrefix(t)
+	a, recA := startBroker(t, srv.addr, prefix)
+	subscribe(t, a, "c:slow")
+	// Another connection pauses every client of the server for a while.
+	admin, _ := startBroker(t, srv.addr, prefix)
+	if err := admin.client.Do(bg, admin.client.B().ClientPause().Timeout(1000).All().Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
+	defer cancel()
+	err := a.Publish(ctx, "c:slow", []byte("maybe"))
+	if err == nil {
+		t.Fatal("Publish succeeded while the server was paused")
+	}
+	if errors.Is(err, hub.ErrNotPublished) {
+		t.Fatalf("a publish that timed out after being sent is marked not published: %v", err)
+	}
+	t.Logf("publish to a paused server: %v", err)
+	// The broker works again once the pause ends.
+	eventually(t, 10*time.Second, func() bool {
+		_ = a.Publish(bg, "c:slow", []byte("later"))
+		return recA.has("c:slow", "later")
+	}, "delivery after the pause")
+}
+
+func TestBrokerRejectsBadConfiguration(t *testing.T) {
+	if _, err := NewBroker("localhost:6379", "", nil); err == nil {
+		t.Error("an empty prefix was accepted")
+	}
+	if _, err := NewBroker("ftp://host", "p", nil); err == nil {
+		t.Error("a bad address was accepted")
+	}
+	srv := startValkey(t)
+	b, _ := startBroker(t, srv.addr, testPrefix(t))
+	if err := b.Run(&recorder{}); err == nil {
+		t.Error("a second Run succeeded")
 	}
 }

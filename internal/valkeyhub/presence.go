@@ -33,14 +33,17 @@ const (
 var (
 	//go:embed lua/presence_add.lua
 	addSource string
+	//go:embed lua/presence_refresh.lua
+	refreshSource string
 	//go:embed lua/presence_remove.lua
 	removeSource string
 	//go:embed lua/presence_expire.lua
 	expireSource string
 
-	addScript    = valkey.NewLuaScript(addSource)
-	removeScript = valkey.NewLuaScript(removeSource)
-	expireScript = valkey.NewLuaScript(expireSource)
+	addScript     = valkey.NewLuaScript(addSource)
+	refreshScript = valkey.NewLuaScript(refreshSource)
+	removeScript  = valkey.NewLuaScript(removeSource)
+	expireScript  = valkey.NewLuaScript(expireSource)
 )
 
 // Presence is the cluster-wide hub.Presence. Each node's memberships live
@@ -48,29 +51,32 @@ var (
 // channel count of nodes holding a user decides joins and leaves inside
 // Lua scripts, so each transition is observed by exactly one caller.
 //
-// The store remembers what this node added: the refresh loop keeps it
-// alive and, when Valkey lost it (a restart without persistence, or an
-// outage longer than the TTL), adds it again. Such a re-add that makes a
-// user present again is passed to the OnRejoin callback, if set, since no
-// Add call reports it.
+// The store remembers what this node added, with its data: the refresh
+// loop keeps it alive and, when Valkey lost it (a restart without
+// persistence, or an outage longer than the TTL), adds it again. Such a
+// re-add that makes a user present again is passed to the OnRejoin
+// callback, if set, since no Add call reports it.
+//
+// No lock is held across a call to Valkey: a refresh only pushes back
+// expiries that still exist, and re-adds a lost membership only if this
+// node still holds it, so a refresh racing a Remove cannot resurrect it
+// (and if a Remove lands between that check and the re-add, the re-add is
+// undone without reporting anything).
 type Presence struct {
 	client valkey.Client
 	addr   string
 	log    *slog.Logger
 	node   string
-	ttl    time.Duration
-	ttlArg string
+	ttl    atomic.Int64 // nanoseconds; presence_ttl may change on reload
 
 	expiryKey  string // ZSET member -> expiry
-	channelKey string // prefix of the channels' HASH keys
+	channelKey string // prefix of the channels' count HASH keys
+	dataKey    string // prefix of the channels' data HASH keys
 
-	// opMu is held for writing by a refresh, for reading by Add and
-	// Remove: a refresh in flight never re-adds what Remove just removed.
-	opMu sync.RWMutex
 	mu   sync.Mutex
-	mine map[hub.Membership]struct{}
+	mine map[hub.Membership][]byte // what this node holds, with its data
 
-	onRejoin atomic.Pointer[func(hub.Membership)]
+	onRejoin atomic.Pointer[func(hub.Membership, []byte)]
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -91,7 +97,7 @@ func NewPresence(address, prefix string, ttl time.Duration, logger *slog.Logger)
 	if ttl == 0 {
 		ttl = DefaultPresenceTTL
 	}
-	if ttl < 300*time.Millisecond {
+	if ttl < minTTL {
 		return nil, errors.New("valkey: presence TTL must be at least 300ms")
 	}
 	client, display, err := newClient(address)
@@ -101,7 +107,7 @@ func NewPresence(address, prefix string, ttl time.Duration, logger *slog.Logger)
 	if logger == nil {
 		logger = slog.Default()
 	}
-	expiryKey, channelKey := presenceKeys(prefix)
+	keys := presenceKeys(prefix)
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	p := &Presence{
@@ -109,17 +115,34 @@ func NewPresence(address, prefix string, ttl time.Duration, logger *slog.Logger)
 		addr:       display,
 		log:        logger,
 		node:       hex.EncodeToString(id[:]),
-		ttl:        ttl,
-		ttlArg:     strconv.FormatInt(ttl.Milliseconds(), 10),
-		expiryKey:  expiryKey,
-		channelKey: channelKey,
-		mine:       make(map[hub.Membership]struct{}),
+		expiryKey:  keys.expiry,
+		channelKey: keys.channel,
+		dataKey:    keys.data,
+		mine:       make(map[hub.Membership][]byte),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
+	p.ttl.Store(int64(ttl))
 	go p.refreshLoop()
 	return p, nil
 }
+
+// minTTL is the shortest TTL: refreshes run every TTL/3.
+const minTTL = 300 * time.Millisecond
+
+// SetTTL changes the TTL of this node's memberships from the next refresh
+// on (presence_ttl is not part of the pooled backend, SPEC §2).
+func (p *Presence) SetTTL(ttl time.Duration) error {
+	if ttl < minTTL {
+		return errors.New("valkey: presence TTL must be at least 300ms")
+	}
+	p.ttl.Store(int64(ttl))
+	return nil
+}
+
+func (p *Presence) currentTTL() time.Duration { return time.Duration(p.ttl.Load()) }
+
+func (p *Presence) ttlArg() string { return strconv.FormatInt(p.currentTTL().Milliseconds(), 10) }
 
 // NodeID identifies this node's memberships in Valkey.
 func (p *Presence) NodeID() string { return p.node }
@@ -127,42 +150,40 @@ func (p *Presence) NodeID() string { return p.node }
 // OnRejoin sets the function told about memberships the refresh had to add
 // again and that thereby joined cluster-wide (after Valkey lost them). It
 // runs on the refresh goroutine and must not block.
-func (p *Presence) OnRejoin(f func(hub.Membership)) { p.onRejoin.Store(&f) }
+func (p *Presence) OnRejoin(f func(hub.Membership, []byte)) { p.onRejoin.Store(&f) }
 
 func (p *Presence) member(m hub.Membership) string {
 	return m.Channel + "\x00" + m.UserID + "\x00" + p.node
 }
 
-func (p *Presence) addExec(m hub.Membership) valkey.LuaExec {
+func (p *Presence) addExec(m hub.Membership, data []byte) valkey.LuaExec {
 	return valkey.LuaExec{
-		Keys: []string{p.expiryKey, p.channelKey + m.Channel},
-		Args: []string{p.member(m), m.UserID, p.ttlArg},
+		Keys: []string{p.expiryKey, p.channelKey + m.Channel, p.dataKey + m.Channel},
+		Args: []string{p.member(m), m.UserID, p.ttlArg(), string(data)},
 	}
 }
 
 func (p *Presence) removeExec(m hub.Membership) valkey.LuaExec {
 	return valkey.LuaExec{
-		Keys: []string{p.expiryKey, p.channelKey + m.Channel},
+		Keys: []string{p.expiryKey, p.channelKey + m.Channel, p.dataKey + m.Channel},
 		Args: []string{p.member(m), m.UserID},
 	}
 }
 
-// Add records that this node holds m; joined reports the cluster-wide
-// join. m is remembered even when Valkey cannot be reached: the refresh
-// loop adds it once Valkey is back and reports the join through OnRejoin
-// (hub.Presence contract).
-func (p *Presence) Add(ctx context.Context, m hub.Membership) (joined bool, err error) {
-	p.opMu.RLock()
-	defer p.opMu.RUnlock()
+// Add records that this node holds m with data; joined reports the
+// cluster-wide join. m is remembered even when Valkey cannot be reached:
+// the refresh loop adds it once Valkey is back and reports the join
+// through OnRejoin (hub.Presence contract).
+func (p *Presence) Add(ctx context.Context, m hub.Membership, data []byte) (joined bool, err error) {
 	if p.closed.Load() {
 		return false, errors.New("valkey: presence closed")
 	}
 	p.mu.Lock()
-	p.mine[m] = struct{}{}
+	p.mine[m] = data
 	p.mu.Unlock()
 	ctx, cancel := withOpTimeout(ctx)
 	defer cancel()
-	e := p.addExec(m)
+	e := p.addExec(m, data)
 	n, err := addScript.Exec(ctx, p.client, e.Keys, e.Args).AsInt64()
 	if err != nil {
 		return false, wrapErr("presence add", p.addr, err)
@@ -171,26 +192,42 @@ func (p *Presence) Add(ctx context.Context, m hub.Membership) (joined bool, err 
 }
 
 // Remove records that this node no longer holds m; left reports the
-// cluster-wide leave. The membership is forgotten even if Valkey cannot
-// be reached: it then expires after the TTL, and the node sweeping it
-// reports the leave.
-func (p *Presence) Remove(ctx context.Context, m hub.Membership) (left bool, err error) {
-	p.opMu.RLock()
-	defer p.opMu.RUnlock()
+// cluster-wide leave, with the membership's data. The membership is
+// forgotten even if Valkey cannot be reached: it then expires after the
+// TTL, and the node sweeping it reports the leave.
+func (p *Presence) Remove(ctx context.Context, m hub.Membership) (left bool, data []byte, err error) {
 	p.mu.Lock()
 	delete(p.mine, m)
 	p.mu.Unlock()
 	if p.closed.Load() {
-		return false, errors.New("valkey: presence closed")
+		return false, nil, errors.New("valkey: presence closed")
 	}
 	ctx, cancel := withOpTimeout(ctx)
 	defer cancel()
+	return p.remove(ctx, m)
+}
+
+func (p *Presence) remove(ctx context.Context, m hub.Membership) (bool, []byte, error) {
 	e := p.removeExec(m)
-	n, err := removeScript.Exec(ctx, p.client, e.Keys, e.Args).AsInt64()
-	if err != nil {
-		return false, wrapErr("presence remove", p.addr, err)
+	return parseRemoveReply(removeScript.Exec(ctx, p.client, e.Keys, e.Args), p.addr)
+}
+
+// parseRemoveReply reads { 1, data } or { 0 }.
+func parseRemoveReply(r valkey.ValkeyResult, addr string) (bool, []byte, error) {
+	res, err := r.ToArray()
+	if err != nil || len(res) == 0 {
+		return false, nil, wrapErr("presence remove", addr, err)
 	}
-	return n == 1, nil
+	n, err := res[0].AsInt64()
+	if err != nil || n != 1 {
+		return false, nil, wrapErr("presence remove", addr, err)
+	}
+	var data []byte
+	if len(res) > 1 {
+		s, _ := res[1].ToString()
+		data = []byte(s)
+	}
+	return true, data, nil
 }
 
 // Users lists the users present in channel on any node, sorted. Users of
@@ -210,15 +247,31 @@ func channelUsers(ctx context.Context, client valkey.Client, addr, channelKey, c
 	return users, nil
 }
 
-// Expire removes memberships whose expiry passed and returns those whose
-// user thereby left: each such leave goes to exactly one caller in the
-// cluster.
-func (p *Presence) Expire(ctx context.Context) ([]hub.Membership, error) {
+// Members lists the users present in channel with their data, sorted.
+func (p *Presence) Members(ctx context.Context, channel string) ([]hub.Member, error) {
 	ctx, cancel := withOpTimeout(ctx)
 	defer cancel()
-	var gone []hub.Membership
+	all, err := p.client.Do(ctx, p.client.B().Hgetall().Key(p.dataKey+channel).Build()).AsStrMap()
+	if err != nil {
+		return nil, wrapErr("presence members", p.addr, err)
+	}
+	members := make([]hub.Member, 0, len(all))
+	for user, data := range all {
+		members = append(members, hub.Member{UserID: user, Data: []byte(data)})
+	}
+	sort.Slice(members, func(i, j int) bool { return members[i].UserID < members[j].UserID })
+	return members, nil
+}
+
+// Expire removes memberships whose expiry passed and returns those whose
+// user thereby left, with their data: each such leave goes to exactly one
+// caller in the cluster.
+func (p *Presence) Expire(ctx context.Context) ([]hub.Departure, error) {
+	ctx, cancel := withOpTimeout(ctx)
+	defer cancel()
+	var gone []hub.Departure
 	for range expireRounds {
-		res, err := expireScript.Exec(ctx, p.client, []string{p.expiryKey}, []string{p.channelKey, strconv.Itoa(expireBatch)}).ToArray()
+		res, err := expireScript.Exec(ctx, p.client, []string{p.expiryKey}, []string{p.channelKey, p.dataKey, strconv.Itoa(expireBatch)}).ToArray()
 		if err != nil {
 			return gone, wrapErr("presence expire", p.addr, err)
 		}
@@ -233,9 +286,9 @@ func (p *Presence) Expire(ctx context.Context) ([]hub.Membership, error) {
 		if err != nil {
 			return gone, wrapErr("presence expire", p.addr, err)
 		}
-		for _, member := range left {
-			if m, ok := parseMember(member); ok {
-				gone = append(gone, m)
+		for i := 0; i+1 < len(left); i += 2 {
+			if m, ok := parseMember(left[i]); ok {
+				gone = append(gone, hub.Departure{Membership: m, Data: []byte(left[i+1])})
 			}
 		}
 		if removed < expireBatch {
@@ -266,50 +319,32 @@ func (p *Presence) Close() error {
 	p.closeOnce.Do(func() {
 		close(p.stop)
 		<-p.done
-		p.opMu.Lock()
 		p.closed.Store(true)
-		all := p.snapshot()
-		p.mine = make(map[hub.Membership]struct{})
-		p.opMu.Unlock()
+		p.mu.Lock()
+		all := make([]hub.Membership, 0, len(p.mine))
+		for m := range p.mine {
+			all = append(all, m)
+		}
+		p.mine = make(map[hub.Membership][]byte)
+		p.mu.Unlock()
 		ctx, cancel := withOpTimeout(context.Background())
 		defer cancel()
-		err = p.execAll(ctx, removeScript, all, p.removeExec, "presence remove", nil)
+		for len(all) > 0 && err == nil {
+			batch := all[:min(len(all), refreshBatch)]
+			all = all[len(batch):]
+			execs := make([]valkey.LuaExec, len(batch))
+			for i, m := range batch {
+				execs[i] = p.removeExec(m)
+			}
+			for _, r := range removeScript.ExecMulti(ctx, p.client, execs...) {
+				if _, _, rerr := parseRemoveReply(r, p.addr); rerr != nil && err == nil {
+					err = rerr
+				}
+			}
+		}
 		p.client.Close()
 	})
 	return err
-}
-
-func (p *Presence) snapshot() []hub.Membership {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	all := make([]hub.Membership, 0, len(p.mine))
-	for m := range p.mine {
-		all = append(all, m)
-	}
-	return all
-}
-
-// execAll runs script for every membership, pipelined in batches, and
-// calls each (if not nil) with the memberships whose reply was 1.
-func (p *Presence) execAll(ctx context.Context, script *valkey.Lua, all []hub.Membership, exec func(hub.Membership) valkey.LuaExec, op string, each func(hub.Membership)) error {
-	for len(all) > 0 {
-		batch := all[:min(len(all), refreshBatch)]
-		all = all[len(batch):]
-		execs := make([]valkey.LuaExec, len(batch))
-		for i, m := range batch {
-			execs[i] = exec(m)
-		}
-		for i, r := range script.ExecMulti(ctx, p.client, execs...) {
-			n, err := r.AsInt64()
-			if err != nil {
-				return wrapErr(op, p.addr, err)
-			}
-			if n == 1 && each != nil {
-				each(batch[i])
-			}
-		}
-	}
-	return nil
 }
 
 // refreshLoop pushes back the expiry of this node's memberships every
@@ -318,7 +353,7 @@ func (p *Presence) execAll(ctx context.Context, script *valkey.Lua, all []hub.Me
 // soon after it does.
 func (p *Presence) refreshLoop() {
 	defer close(p.done)
-	interval := p.ttl / 3
+	interval := p.currentTTL() / 3
 	bo := backoff{min: backoffMin, max: min(backoffMax, interval)}
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
@@ -343,29 +378,77 @@ func (p *Presence) refreshLoop() {
 		}
 		failing = false
 		bo.reset()
+		interval = p.currentTTL() / 3
+		bo.max = min(backoffMax, interval)
 		timer.Reset(interval)
 		if f := p.onRejoin.Load(); f != nil && *f != nil {
-			for _, m := range rejoined {
-				(*f)(m)
+			for _, r := range rejoined {
+				(*f)(r.Membership, r.Data)
 			}
 		}
 	}
 }
 
-// refresh re-adds every membership of this node: an existing one gets a
-// later expiry, a lost one is added again (returned when that made its
-// user present again).
-func (p *Presence) refresh() (rejoined []hub.Membership, err error) {
-	p.opMu.Lock()
-	defer p.opMu.Unlock()
-	all := p.snapshot()
-	if len(all) == 0 {
-		return nil, nil
+// refresh pushes back the expiry of every membership this node holds and
+// adds again, with their data, those Valkey lost (returned when that made
+// their user present again).
+func (p *Presence) refresh() (rejoined []hub.Departure, err error) {
+	p.mu.Lock()
+	all := make([]hub.Membership, 0, len(p.mine))
+	for m := range p.mine {
+		all = append(all, m)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), max(DefaultOpTimeout, p.ttl/3))
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), max(DefaultOpTimeout, p.currentTTL()/3))
 	defer cancel()
-	err = p.execAll(ctx, addScript, all, p.addExec, "presence refresh", func(m hub.Membership) {
-		rejoined = append(rejoined, m)
-	})
-	return rejoined, err
+	if len(all) == 0 {
+		// Nothing to refresh, but "refreshed again" must mean Valkey answered.
+		return nil, wrapErr("presence refresh", p.addr, p.client.Do(ctx, p.client.B().Ping().Build()).Error())
+	}
+	for len(all) > 0 {
+		batch := all[:min(len(all), refreshBatch)]
+		all = all[len(batch):]
+		execs := make([]valkey.LuaExec, len(batch))
+		for i, m := range batch {
+			execs[i] = valkey.LuaExec{Keys: []string{p.expiryKey}, Args: []string{p.member(m), p.ttlArg()}}
+		}
+		for i, r := range refreshScript.ExecMulti(ctx, p.client, execs...) {
+			n, err := r.AsInt64()
+			if err != nil {
+				return rejoined, wrapErr("presence refresh", p.addr, err)
+			}
+			if n == 0 {
+				if joined, ok, err := p.readd(ctx, batch[i]); err != nil {
+					return rejoined, err
+				} else if ok {
+					rejoined = append(rejoined, joined)
+				}
+			}
+		}
+	}
+	return rejoined, nil
+}
+
+// readd adds back a membership Valkey lost, if this node still holds it.
+func (p *Presence) readd(ctx context.Context, m hub.Membership) (hub.Departure, bool, error) {
+	p.mu.Lock()
+	data, held := p.mine[m]
+	p.mu.Unlock()
+	if !held {
+		return hub.Departure{}, false, nil
+	}
+	e := p.addExec(m, data)
+	n, err := addScript.Exec(ctx, p.client, e.Keys, e.Args).AsInt64()
+	if err != nil {
+		return hub.Departure{}, false, wrapErr("presence refresh", p.addr, err)
+	}
+	p.mu.Lock()
+	_, stillHeld := p.mine[m]
+	p.mu.Unlock()
+	if !stillHeld {
+		// Removed while being re-added: undo, and report neither.
+		_, _, err := p.remove(ctx, m)
+		return hub.Departure{}, false, err
+	}
+	return hub.Departure{Membership: m, Data: data}, n == 1, nil
 }

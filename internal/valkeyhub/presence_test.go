@@ -3,10 +3,8 @@ package valkeyhub
 import (
 	"errors"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +26,7 @@ func (p *Presence) crash() {
 
 func mustAdd(t *testing.T, p *Presence, mem hub.Membership, wantJoined bool) {
 	t.Helper()
-	joined, err := p.Add(bg, mem)
+	joined, err := p.Add(bg, mem, []byte("data of "+mem.UserID))
 	if err != nil {
 		t.Fatalf("Add %v: %v", mem, err)
 	}
@@ -39,7 +37,7 @@ func mustAdd(t *testing.T, p *Presence, mem hub.Membership, wantJoined bool) {
 
 func mustRemove(t *testing.T, p *Presence, mem hub.Membership, wantLeft bool) {
 	t.Helper()
-	left, err := p.Remove(bg, mem)
+	left, _, err := p.Remove(bg, mem)
 	if err != nil {
 		t.Fatalf("Remove %v: %v", mem, err)
 	}
@@ -55,75 +53,6 @@ func users(t *testing.T, p *Presence, channel string) []string {
 		t.Fatal(err)
 	}
 	return u
-}
-
-func TestPresenceTransitionsAcrossNodes(t *testing.T) {
-	srv := startValkey(t)
-	prefix := testPrefix(t)
-	n1 := newPresence(t, srv.addr, prefix, 0)
-	n2 := newPresence(t, srv.addr, prefix, 0)
-	lobby := m("presence-lobby", "42")
-
-	mustAdd(t, n1, lobby, true)
-	mustAdd(t, n2, lobby, false) // present already, through n1
-	mustAdd(t, n1, lobby, false) // idempotent per node
-	mustAdd(t, n1, m("presence-lobby", "7"), true)
-	if got := users(t, n2, "presence-lobby"); !reflect.DeepEqual(got, []string{"42", "7"}) {
-		t.Errorf("Users = %v, want [42 7] (sorted)", got)
-	}
-	mustRemove(t, n1, lobby, false) // n2 still holds it
-	if got := users(t, n1, "presence-lobby"); !reflect.DeepEqual(got, []string{"42", "7"}) {
-		t.Errorf("Users = %v, want [42 7]", got)
-	}
-	mustRemove(t, n2, lobby, true)
-	mustRemove(t, n2, lobby, false) // idempotent
-	mustRemove(t, n1, lobby, false)
-	if got := users(t, n1, "presence-lobby"); !reflect.DeepEqual(got, []string{"7"}) {
-		t.Errorf("Users = %v, want [7]", got)
-	}
-	if got := users(t, n1, "elsewhere"); len(got) != 0 {
-		t.Errorf("Users of an empty channel = %v", got)
-	}
-}
-
-// Concurrent first arrivals on two nodes produce one join; concurrent
-// last departures one leave.
-func TestPresenceTransitionsAreExactlyOnce(t *testing.T) {
-	srv := startValkey(t)
-	prefix := testPrefix(t)
-	nodes := []*Presence{newPresence(t, srv.addr, prefix, 0), newPresence(t, srv.addr, prefix, 0)}
-	for round := range 20 {
-		mem := m("presence-race", "u"+string(rune('a'+round)))
-		for _, op := range []string{"add", "remove"} {
-			var transitions atomic.Int32
-			var wg sync.WaitGroup
-			for _, n := range nodes {
-				for range 4 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						var did bool
-						var err error
-						if op == "add" {
-							did, err = n.Add(bg, mem)
-						} else {
-							did, err = n.Remove(bg, mem)
-						}
-						if err != nil {
-							t.Error(err)
-						}
-						if did {
-							transitions.Add(1)
-						}
-					}()
-				}
-			}
-			wg.Wait()
-			if got := transitions.Load(); got != 1 {
-				t.Fatalf("round %d: %d nodes saw the %s transition, want exactly 1", round, got, op)
-			}
-		}
-	}
 }
 
 func expiryScore(t *testing.T, p *Presence, mem hub.Membership) float64 {
@@ -156,94 +85,44 @@ func TestPresenceRefreshPushesExpiryBack(t *testing.T) {
 	}
 }
 
-// A crashed node's memberships expire after its TTL; when several nodes
-// sweep at once, each leave is reported by exactly one; memberships other
-// nodes still hold produce no leave.
-func TestPresenceExpiresCrashedNodeOnce(t *testing.T) {
-	srv := startValkey(t)
-	prefix := testPrefix(t)
-	crashed := newPresence(t, srv.addr, prefix, time.Second)
-	sweepers := []*Presence{newPresence(t, srv.addr, prefix, 0), newPresence(t, srv.addr, prefix, 0)}
-	mustAdd(t, crashed, m("presence-a", "1"), true)
-	mustAdd(t, crashed, m("presence-a", "2"), true)
-	mustAdd(t, crashed, m("presence-b", "1"), true)
-	mustAdd(t, sweepers[0], m("presence-a", "2"), false)
-	mustAdd(t, sweepers[1], m("presence-c", "9"), true)
-	crashed.crash()
+// rejoins collects what a store reports through OnRejoin.
+type rejoins struct {
+	mu   sync.Mutex
+	got  map[hub.Membership]string
+	list []hub.Membership
+}
 
-	var mu sync.Mutex
-	var reported []hub.Membership
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for _, s := range sweepers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				gone, err := s.Expire(bg)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				reported = append(reported, gone...)
-				mu.Unlock()
-			}
-		}()
-	}
-	eventually(t, 15*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(reported) >= 2
-	}, "the crashed node's leaves")
-	// Let the sweepers race on for a while after the expiry: nothing more
-	// may come.
-	eventually(t, 5*time.Second, func() bool {
-		n, _ := sweepers[0].client.Do(bg, sweepers[0].client.B().Zcard().Key(sweepers[0].expiryKey).Build()).AsInt64()
-		return n == 2 // the sweepers' own memberships
-	}, "the crashed node's entries gone")
-	close(stop)
-	wg.Wait()
-
-	slices.SortFunc(reported, func(a, b hub.Membership) int {
-		return strings.Compare(a.Channel+"\x00"+a.UserID, b.Channel+"\x00"+b.UserID)
+func watchRejoins(p *Presence) *rejoins {
+	r := &rejoins{got: make(map[hub.Membership]string)}
+	p.OnRejoin(func(mem hub.Membership, data []byte) {
+		r.mu.Lock()
+		r.got[mem] = string(data)
+		r.list = append(r.list, mem)
+		r.mu.Unlock()
 	})
-	want := []hub.Membership{m("presence-a", "1"), m("presence-b", "1")}
-	if !reflect.DeepEqual(reported, want) {
-		t.Errorf("leaves reported = %v, want each of %v exactly once", reported, want)
-	}
-	if got := users(t, sweepers[0], "presence-a"); !reflect.DeepEqual(got, []string{"2"}) {
-		t.Errorf("Users(presence-a) = %v, want [2] (still held by a live node)", got)
-	}
-	if got := users(t, sweepers[0], "presence-b"); len(got) != 0 {
-		t.Errorf("Users(presence-b) = %v, want none", got)
-	}
+	return r
+}
+
+func (r *rejoins) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.list)
 }
 
 // Valkey restarted without its data: the refresh adds this node's
-// memberships again and reports those that thereby joined.
+// memberships again, with their data, and reports those that thereby
+// joined; an Add made while Valkey was down lands the same way.
 func TestPresenceReaddsAfterValkeyRestart(t *testing.T) {
 	srv := startValkey(t)
 	prefix := testPrefix(t)
 	n1 := newPresence(t, srv.addr, prefix, 1500*time.Millisecond)
-	var mu sync.Mutex
-	var rejoined []hub.Membership
-	n1.OnRejoin(func(mem hub.Membership) {
-		mu.Lock()
-		rejoined = append(rejoined, mem)
-		mu.Unlock()
-	})
+	rj := watchRejoins(n1)
 	mustAdd(t, n1, m("presence-x", "1"), true)
 	mustAdd(t, n1, m("presence-x", "2"), true)
 	mustRemove(t, n1, m("presence-x", "2"), true)
 
 	srv.kill()
-	_, err := n1.Add(bg, m("presence-x", "3"))
+	_, err := n1.Add(bg, m("presence-x", "3"), []byte("data of 3"))
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "unreachable at "+srv.addr) {
 		t.Errorf("Add with Valkey down: %v, want an unreachable error", err)
 	}
@@ -254,17 +133,67 @@ func TestPresenceReaddsAfterValkeyRestart(t *testing.T) {
 		u, err := n1.Users(bg, "presence-x")
 		return err == nil && reflect.DeepEqual(u, []string{"1", "3"})
 	}, "the memberships added again")
-	eventually(t, 5*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(rejoined) == 2
-	}, "the rejoins reported")
-	mu.Lock()
-	defer mu.Unlock()
-	got := map[hub.Membership]bool{rejoined[0]: true, rejoined[1]: true}
-	if !got[m("presence-x", "1")] || !got[m("presence-x", "3")] {
-		t.Errorf("rejoined = %v", rejoined)
+	eventually(t, 5*time.Second, func() bool { return rj.count() == 2 }, "the rejoins reported")
+	rj.mu.Lock()
+	defer rj.mu.Unlock()
+	if rj.got[m("presence-x", "1")] != "data of 1" || rj.got[m("presence-x", "3")] != "data of 3" {
+		t.Errorf("rejoined = %q", rj.got)
 	}
+	members, err := n1.Members(bg, "presence-x")
+	if err != nil || len(members) != 2 || string(members[0].Data) != "data of 1" || string(members[1].Data) != "data of 3" {
+		t.Errorf("Members after the re-add = %+v, %v", members, err)
+	}
+}
+
+// A membership Valkey lost is added back by the node that still holds it,
+// and only by that node; one removed meanwhile stays removed, and a
+// membership other nodes still hold is re-added without a join.
+func TestPresenceRefreshReaddsOnlyWhatTheNodeHolds(t *testing.T) {
+	srv := startValkey(t)
+	prefix := testPrefix(t)
+	n1 := newPresence(t, srv.addr, prefix, 900*time.Millisecond)
+	n2 := newPresence(t, srv.addr, prefix, 900*time.Millisecond)
+	rj1, rj2 := watchRejoins(n1), watchRejoins(n2)
+	mustAdd(t, n1, m("room", "kept"), true)
+	mustAdd(t, n1, m("room", "shared"), true)
+	mustAdd(t, n2, m("room", "shared"), false)
+	mustAdd(t, n1, m("room", "gone"), true)
+	mustRemove(t, n1, m("room", "gone"), true)
+
+	// Valkey loses n1's entry of "kept" and "shared" (as after a partial
+	// loss); n2's entry of "shared" survives.
+	for _, mem := range []hub.Membership{m("room", "kept"), m("room", "shared")} {
+		c := n1.client
+		if err := c.Do(bg, c.B().Zrem().Key(n1.expiryKey).Member(n1.member(mem)).Build()).Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := n1.client
+	if err := c.Do(bg, c.B().Hdel().Key(n1.channelKey+"room").Field("kept").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(bg, c.B().Hincrby().Key(n1.channelKey+"room").Field("shared").Increment(-1).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() bool { return rj1.count() >= 1 }, "n1 re-adding what it lost")
+	eventually(t, 10*time.Second, func() bool {
+		score, err := c.Do(bg, c.B().Zscore().Key(n1.expiryKey).Member(n1.member(m("room", "shared"))).Build()).AsFloat64()
+		return err == nil && score > 0
+	}, "n1's entry of shared re-added")
+	if got := users(t, n2, "room"); !reflect.DeepEqual(got, []string{"kept", "shared"}) {
+		t.Errorf("Users = %q, want [kept shared]: a removed membership came back", got)
+	}
+	rj1.mu.Lock()
+	if len(rj1.list) != 1 || rj1.list[0] != m("room", "kept") {
+		t.Errorf("n1 reported rejoins %v, want only kept (shared never left: n2 holds it)", rj1.list)
+	}
+	rj1.mu.Unlock()
+	if rj2.count() != 0 {
+		t.Errorf("n2 reported rejoins %v", rj2.list)
+	}
+	// Both entries of shared count again: it leaves only when both go.
+	mustRemove(t, n1, m("room", "shared"), false)
+	mustRemove(t, n2, m("room", "shared"), true)
 }
 
 func TestPresenceCloseRemovesThisNode(t *testing.T) {
@@ -284,7 +213,7 @@ func TestPresenceCloseRemovesThisNode(t *testing.T) {
 	if got := users(t, n2, "c"); !reflect.DeepEqual(got, []string{"2"}) {
 		t.Errorf("Users after node 1 closed = %v, want [2]", got)
 	}
-	if _, err := n1.Add(bg, m("c", "3")); err == nil {
+	if _, err := n1.Add(bg, m("c", "3"), nil); err == nil {
 		t.Error("Add after Close succeeded")
 	}
 }
@@ -304,5 +233,39 @@ func TestParseMember(t *testing.T) {
 	}
 	if _, ok := parseMember("no separators"); ok {
 		t.Error("parseMember accepted a malformed member")
+	}
+}
+
+// remaining is how long mem has left before it expires, by Valkey's clock.
+func remaining(t *testing.T, p *Presence, mem hub.Membership) time.Duration {
+	t.Helper()
+	now, err := p.client.Do(bg, p.client.B().Time().Build()).AsIntSlice()
+	if err != nil || len(now) != 2 {
+		t.Fatalf("TIME: %v %v", now, err)
+	}
+	nowMs := float64(now[0]*1000 + now[1]/1000)
+	return time.Duration(expiryScore(t, p, mem)-nowMs) * time.Millisecond
+}
+
+// presence_ttl changes on reload without a new store: the next refresh
+// sets the new expiry.
+func TestPresenceSetTTLAppliesFromTheNextRefresh(t *testing.T) {
+	srv := startValkey(t)
+	p := newPresence(t, srv.addr, testPrefix(t), 900*time.Millisecond)
+	mem := m("room", "1")
+	mustAdd(t, p, mem, true)
+	if left := remaining(t, p, mem); left > 900*time.Millisecond {
+		t.Fatalf("a membership under a 900ms TTL has %s left", left)
+	}
+	if err := p.SetTTL(100 * time.Millisecond); err == nil {
+		t.Error("a TTL under the minimum was accepted")
+	}
+	if err := p.SetTTL(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() bool { return remaining(t, p, mem) > 3*time.Second }, "the expiry pushed back by the new TTL")
+	mustAdd(t, p, m("room", "2"), true)
+	if left := remaining(t, p, m("room", "2")); left < 3*time.Second {
+		t.Errorf("a membership added after SetTTL(5s) has %s left", left)
 	}
 }

@@ -1,13 +1,15 @@
 // Package valkeyhub implements the hub's cluster contracts over Valkey with
 // valkey-go: a Broker carrying publications between nodes through Valkey
-// pub/sub, a Presence store answering cluster-wide, and an API that
-// publishes without a hub (php-cli).
+// pub/sub, a Presence store answering cluster-wide, and a Cache of cache
+// channels' last events.
 //
 // Everything a deployment writes is namespaced by its prefix:
 //
 //	<prefix>:<topic>                  pub/sub channel of a hub topic
 //	<prefix>:presence:expiry          ZSET "<channel>\x00<user>\x00<node>" -> expiry (unix ms)
 //	<prefix>:presence:ch:<channel>    HASH user -> number of nodes holding the membership
+//	<prefix>:presence:data:<channel>  HASH user -> the membership's data (hub-encoded)
+//	<prefix>:cache:<channel>          STRING the last event of a cache channel (with a TTL)
 //
 // so deployments with different prefixes never see each other. A
 // standalone Valkey (or Redis) server is supported; Valkey Cluster is not:
@@ -116,10 +118,12 @@ func newClient(address string) (valkey.Client, string, error) {
 	return client, display, nil
 }
 
-// presenceKeys names the expiry ZSET and the prefix of the per-channel
-// HASH keys of a deployment.
-func presenceKeys(prefix string) (expiry, channel string) {
-	return prefix + ":presence:expiry", prefix + ":presence:ch:"
+// keys names a deployment's presence keys: the expiry ZSET and the
+// prefixes of the per-channel HASH keys.
+type keys struct{ expiry, channel, data string }
+
+func presenceKeys(prefix string) keys {
+	return keys{expiry: prefix + ":presence:expiry", channel: prefix + ":presence:ch:", data: prefix + ":presence:data:"}
 }
 
 func checkPrefix(prefix string) error {

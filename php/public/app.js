@@ -1,7 +1,7 @@
 // The chat page's script: the `chat` channel for messages, `presence-lobby`
 // for the online list, send.php for posting. All text goes in through
 // textContent, never innerHTML, so messages cannot inject markup.
-import { RealtimeClient, CLOSE_DISCONNECTED_BY_APP } from '/realtime.js';
+import { RealtimeClient, CLOSE_DISCONNECTED_BY_APP } from '/ws?client';
 
 const me = document.body.dataset.user;
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -35,6 +35,17 @@ rt.on('disconnected', ({ code, willReconnect }) => {
     : 'Disconnected.', 'error');
 });
 rt.on('error', (err) => console.warn('realtime:', err.code, err.message));
+// The server refused the handshake with 401: the auth endpoint no longer
+// knows this browser (the session expired, or it signed out in another
+// tab). Retrying cannot help: send the user to the login page.
+rt.on('unauthorized', () => location.assign('/login.php?expired=1'));
+// 403: this page's origin is not allowed (allowed_origins), or the auth
+// endpoint refused the user. Also final: say so instead of spinning.
+rt.on('forbidden', ({ reason, message }) => {
+  setStatus(reason === 'origin'
+    ? "This page's address is not allowed to connect (allowed_origins)."
+    : `Connection refused: ${message}`, 'error');
+});
 
 // ---- messages -----------------------------------------------------------
 
@@ -152,7 +163,7 @@ $('composer').addEventListener('submit', async (event) => {
       textarea.value = '';
       showSendError('');
     } else if (res.status === 401) {
-      location.assign('/login.php');
+      location.assign('/login.php?expired=1');
     } else {
       const body = await res.json().catch(() => ({}));
       showSendError(body.message || `Not sent (HTTP ${res.status}).`);
@@ -172,4 +183,4 @@ $('text').addEventListener('keydown', (event) => {
   }
 });
 
-rt.connect().catch(() => { /* 'disconnected' already updated the status */ });
+rt.connect().catch(() => { /* the 'disconnected', 'unauthorized' or 'forbidden' handler took it */ });

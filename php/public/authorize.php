@@ -5,7 +5,9 @@ declare(strict_types=1);
 /*
  * Called by the `realtime` handler when a connection subscribes to a
  * private-* or presence-* channel: POST with form fields `channel` and
- * `user_id`, plus the cookies captured at connect. 2xx allows, 403 denies.
+ * `user_id`, plus the cookies captured at connect. Only a 2xx JSON
+ * {"allow": true} allows: anything else (a page, a missing script's
+ * fallback, {"allow": false}) refuses.
  *
  * Policy of the demo:
  *   presence-lobby       every signed-in user
@@ -16,6 +18,12 @@ require __DIR__ . '/../src/bootstrap.php';
 
 use Realtime\Demo\Auth;
 use Realtime\Demo\Http;
+
+// Only the realtime module's own in-process call may ask (a per-process
+// token no outside request can carry): to anyone else this is not a page.
+if (!realtime_is_internal_request()) {
+    Http::text(404, "Not Found\n");
+}
 
 if (Http::method() !== 'POST') {
     header('Allow: POST');
@@ -29,10 +37,10 @@ $cookieUser = Auth::user();
 // The cookie must still be valid and belong to the connection's user: a
 // token that expired since the handshake cannot join new channels.
 if ($cookieUser === null || !is_string($userId) || !hash_equals($cookieUser, $userId)) {
-    Http::text(403, "forbidden\n");
+    Http::json(403, ['allow' => false]);
 }
 
 $allowed = is_string($channel)
     && ($channel === 'presence-lobby' || $channel === 'private-user.' . $cookieUser);
 
-Http::text($allowed ? 200 : 403, $allowed ? "ok\n" : "forbidden\n");
+Http::json($allowed ? 200 : 403, ['allow' => $allowed]);

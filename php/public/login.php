@@ -16,6 +16,11 @@ use Realtime\Demo\Http;
 $current = Auth::user();
 $error = null;
 $name = '';
+// app.js comes here with ?expired=1 when the WebSocket handshake was
+// refused with 401 (the auth endpoint no longer knows this browser).
+$notice = Http::method() === 'GET' && ($_GET['expired'] ?? null) === '1'
+    ? 'Your session expired, please sign in again.'
+    : null;
 
 if (Http::method() === 'POST') {
     $name = is_string($_POST['username'] ?? null) ? $_POST['username'] : '';
@@ -54,6 +59,9 @@ Http::htmlHeaders();
   <main class="card">
     <h1>Realtime demo</h1>
     <p>Pick a name to join the chat. There is no password: anyone can use any name.</p>
+    <?php if ($notice !== null && $error === null): ?>
+      <p class="notice" role="status" id="login-notice"><?= Http::e($notice) ?></p>
+    <?php endif ?>
     <?php if ($error !== null): ?>
       <p class="error" role="alert" id="login-error"><?= Http::e($error) ?></p>
     <?php endif ?>

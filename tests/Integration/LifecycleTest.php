@@ -52,24 +52,78 @@ final class LifecycleTest extends RealtimeTestCase
         self::waitForGoroutines($server, $baseline);
     }
 
-    public function testReloadThatChangesARealtimeOptionClosesWith1001(): void
+    /**
+     * SPEC §2: only driver, valkey_address and prefix are the backend. A
+     * reload changing anything else keeps every connection and subscription,
+     * and the new values apply to the next handshake, subscribe and publish.
+     */
+    public function testReloadThatChangesNonBackendOptionsKeepsConnections(): void
     {
         $server = $this->fresh('reload-changed');
         $baseline = $this->goroutineBaseline($server);
         $channel = self::channel();
-        $client = $this->connectAs($server, '1');
-        $this->subscribe($client, $channel);
+        $clients = [];
+        for ($i = 0; $i < 50; ++$i) {
+            $clients[$i] = $this->connectAs($server, "u$i");
+            $this->subscribe($clients[$i], $channel);
+        }
+        // a: 3 subscriptions before the reload, over the new limit of 2.
+        foreach (['x1-', 'x2-'] as $p) {
+            $this->subscribe($clients[0], self::channel($p));
+        }
 
-        $response = $server->reload(str_replace('max_subscriptions 50', 'max_subscriptions 51', self::OPTIONS));
+        $changed = "max_frame_size 16384\nping_interval 25s\nallowed_origins https://c.example\nmax_subscriptions 3\nmax_message_size 100";
+        $response = $server->reload($changed);
         self::assertSame(200, $response->status, '/load: ' . $response->describe());
-        self::assertSame(1001, self::closedBy($client, 15.0), 'a realtime config change closes with 1001');
 
-        // The new hub serves with the new options.
-        $again = $this->connectAs($server, '2');
-        $this->subscribe($again, $channel);
-        self::assertSame(202, $server->adminBroadcast($channel, 'new hub')->status);
-        self::assertSame('new hub', $again->receiveJson(10.0)['data'] ?? null);
+        // Every connection and subscription stayed.
+        self::assertSame(50, $server->stats()['connections']);
+        self::assertSame(202, $server->adminBroadcast($channel, 'after reload')->status);
+        foreach ($clients as $i => $client) {
+            self::assertSame('after reload', $client->receiveJson(10.0)['data'] ?? null, "client $i kept its subscription");
+        }
+        // max_subscriptions applies to the next subscribe (existing ones stay).
+        $refused = self::request($clients[0], json_encode(['action' => 'subscribe', 'channel' => self::channel('x3-')]));
+        self::assertSame('too_many_subscriptions', $refused['code'] ?? null, json_encode($refused));
+        // max_message_size applies to the next publish.
+        $tooBig = $server->adminBroadcast($channel, str_repeat('x', 101));
+        self::assertSame(400, $tooBig->status, $tooBig->describe());
+        self::assertSame(202, $server->adminBroadcast($channel, str_repeat('y', 100))->status);
+        self::assertSame(str_repeat('y', 100), $clients[1]->receiveJson(10.0)['data'] ?? null);
+        // allowed_origins applies to the next handshake.
+        $old = \Realtime\Tests\Support\WebSocketClient::expectRejection($server->wsUrl(), ['Cookie' => 'user=9', 'Origin' => 'https://a.example'], 10.0);
+        self::assertSame(403, $old->status, 'an origin the new config no longer lists is refused');
+        $new = $this->connectAs($server, 'n', ['Origin' => 'https://c.example']);
+        self::assertStillUsable($new);
+        $new->close();
+
+        foreach ($clients as $client) {
+            $client->close();
+        }
+        self::waitForConnections($server, 0);
+        self::waitForGoroutines($server, $baseline);
+    }
+
+    /** A reload that changes the backend (here memory → valkey) closes every connection with 1001. */
+    public function testReloadThatChangesTheBackendClosesWith1001(): void
+    {
+        $server = $this->fresh('reload-backend');
+        $baseline = $this->goroutineBaseline($server);
+        $clients = [$this->connectAs($server, '1'), $this->connectAs($server, '2')];
+        $this->subscribe($clients[0], self::channel());
+
+        // Valkey down is not a load error: the new hub serves this node and reconnects.
+        $port = Server::unusedPort();
+        $response = $server->reload(self::OPTIONS . "\ndriver valkey\nvalkey_address 127.0.0.1:$port");
+        self::assertSame(200, $response->status, '/load: ' . $response->describe());
+        foreach ($clients as $client) {
+            self::assertSame(1001, self::closedBy($client, 15.0), 'a backend change closes with 1001');
+        }
+        $again = $this->connectAs($server, '3');
+        self::assertStillUsable($again);
         $again->close();
+
+        self::assertSame(200, $server->reload(self::OPTIONS)->status, 'back to memory');
         self::waitForConnections($server, 0);
         self::waitForGoroutines($server, $baseline);
     }
@@ -96,18 +150,19 @@ final class LifecycleTest extends RealtimeTestCase
         $client = $this->connectAs($server, 'stay');
         $channel = self::channel();
         $this->subscribe($client, $channel);
-        for ($i = 0; $i < 5; ++$i) {
-            // Alternate between two equivalent spellings: the hub must survive every time.
-            $response = $server->reload($i % 2 === 0 ? self::SAME_OPTIONS : self::OPTIONS, "handle /r$i {\n\trespond \"$i\" 200\n}");
+        for ($i = 0; $i < 6; ++$i) {
+            // Equivalent spellings and changed limits alike: the hub survives every time.
+            $options = match ($i % 3) {
+                0 => self::SAME_OPTIONS,
+                1 => self::OPTIONS,
+                2 => str_replace('max_subscriptions 50', 'max_subscriptions ' . (60 + $i), self::OPTIONS),
+            };
+            $response = $server->reload($options, "handle /r$i {\n\trespond \"$i\" 200\n}");
             self::assertSame(200, $response->status, $response->describe());
         }
         self::assertSame(202, $server->adminBroadcast($channel, 'still')->status);
         self::assertSame('still', $client->receiveJson(10.0)['data'] ?? null);
-        // Two changes: new hub each time; the old ones leave nothing behind.
-        foreach ([51, 50] as $n) {
-            self::assertSame(200, $server->reload(str_replace('max_subscriptions 50', "max_subscriptions $n", self::OPTIONS))->status);
-        }
-        self::assertSame(1001, self::closedBy($client, 15.0));
+        $client->close();
         self::waitForConnections($server, 0);
         self::waitForGoroutines($server, $baseline);
     }

@@ -60,7 +60,7 @@ final class StubsTest extends TestCase
             [$type, $var] = preg_split('/\s+/', trim($param));
 
             return self::normalizeType($type) . ' ' . $var;
-        }, explode(',', $params)));
+        }, $params === '' ? [] : explode(',', $params)));
 
         self::assertSame($declared, $actual, "parameters of $name");
         self::assertSame($return, (string) $fn->getReturnType(), "return type of $name");

@@ -4,7 +4,8 @@
 // chromium through playwright-core, and checks what a user sees: login,
 // the presence-lobby online list (live join/leave frames, SPEC §6), live
 // messages both ways (HTML shown as text), automatic reconnect after a
-// server restart, and logout closing the user's other tabs (close 4001).
+// server restart, logout closing the user's other tabs (close 4001), and an
+// expired session sent to the login page with a notice.
 //
 // Run: scripts/install-browser.sh && node --test tests/browser/
 // Env: FRANKENPHP_BIN (default bin/frankenphp), CHROMIUM (default
@@ -25,6 +26,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
+
+import { useTreeClientIfStale } from './support.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.FRANKENPHP_BIN || join(ROOT, 'bin/frankenphp');
@@ -307,10 +310,14 @@ describe('demo chat in a browser', { timeout: 120_000 }, () => {
     }
   });
 
-  step('alice and bob log in and see each other online, live', async () => {
+  step('alice and bob log in and see each other online, live', async (t) => {
     const ctxA = await browser.newContext();
     const ctxB = await browser.newContext();
-    for (const ctx of [ctxA, ctxB]) ctx.setDefaultTimeout(WAIT);
+    for (const ctx of [ctxA, ctxB]) {
+      ctx.setDefaultTimeout(WAIT);
+      const note = await useTreeClientIfStale(ctx, `${server.base}/ws`);
+      if (note && ctx === ctxA) t.diagnostic(note);
+    }
 
     alice = await openPage(ctxA, 'alice');
     await logIn(server, alice, 'alice');
@@ -399,6 +406,35 @@ describe('demo chat in a browser', { timeout: 120_000 }, () => {
     const last = unique('still here');
     await send(alice, last);
     await waitMessage(alice, 'alice', last);
+  });
+
+  step('an expired session is sent to the login page with a notice', async () => {
+    const ctx = await browser.newContext();
+    ctx.setDefaultTimeout(WAIT);
+    await useTreeClientIfStale(ctx, `${server.base}/ws`);
+    const carol = await openPage(ctx, 'carol');
+    await logIn(server, carol, 'carol');
+    await waitReady(carol);
+    // The session ends while the page is open (as when the JWT expires),
+    // then the page connects again: the handshake is refused with 401, the
+    // client learns it (realtime.js asks the route) and app.js goes to
+    // the login page.
+    await ctx.clearCookies();
+    await Promise.all([
+      carol.waitForURL(`${server.base}/login.php?expired=1`, { timeout: WAIT }),
+      carol.evaluate(() => {
+        window.realtime.close('test: reconnect without the session');
+        window.realtime.connect().catch(() => {});
+      }),
+    ]);
+    assert.equal((await carol.textContent('#login-notice')).trim(), 'Your session expired, please sign in again.');
+    // Signing in again works from there.
+    await carol.fill('#username', 'carol');
+    await Promise.all([
+      carol.waitForURL(`${server.base}/`, { timeout: WAIT }),
+      carol.click('form button[type="submit"]'),
+    ]);
+    await waitReady(carol);
   });
 
   step('no uncaught exception in any page', async () => {

@@ -3,16 +3,20 @@
  *
  * An ES module with no dependencies and no build step:
  *
- *     import { RealtimeClient } from '/realtime.js';
+ *     import { RealtimeClient } from '/ws?client'; // served by every realtime route
  *     const rt = new RealtimeClient();            // ws(s)://<this host>/ws
  *     rt.channel('orders').on('message', (f) => console.log(JSON.parse(f.data)));
+ *     rt.on('unauthorized', () => location.assign('/login'));
  *     await rt.connect();
  *     await rt.subscribe('orders');
  *
  * It speaks the JSON protocol of SPEC §4, correlates replies with the
  * optional "id" field, reconnects with exponential backoff and full jitter,
  * resubscribes after a reconnect, and pings at the application level so that
- * idle proxies keep the connection and a dead one is noticed. See
+ * idle proxies keep the connection and a dead one is noticed. Browsers hide
+ * why a handshake was refused, so after a failed connect it asks the route
+ * (a GET with Accept: application/json) and stops retrying when the answer
+ * is "not logged in" (`unauthorized`) or "refused" (`forbidden`). See
  * docs/client.md.
  *
  * @module realtime
@@ -26,7 +30,8 @@ const CHANNEL_RE = /^[A-Za-z0-9_\-=@,.;:]{1,200}$/;
 
 /**
  * An `error` frame from the server, or a local failure (code `closed`,
- * `aborted`, `invalid_channel`).
+ * `aborted`, `invalid_channel`, and `unauthorized` / `forbidden` when the
+ * server refused the handshake).
  */
 export class RealtimeError extends Error {
   /**
@@ -127,7 +132,23 @@ export class Channel extends Emitter {
  * @property {number} [pingInterval=25000]     application-level ping period, ms (0 disables)
  * @property {number} [pongTimeout=10000]      no pong within this → the connection is dead, ms
  * @property {number} [connectTimeout=10000]   no `connected` frame within this → retry, ms
+ * @property {boolean} [diagnose=true]         after a failed connect, ask the route why (GET, Accept: application/json)
  * @property {typeof WebSocket} [WebSocket]    WebSocket implementation (defaults to the global one)
+ */
+
+/**
+ * Why the server refused the handshake: its answer to a GET of the route
+ * with `Accept: application/json` (docs/protocol.md, "Why a connect
+ * failed"), the payload of the `unauthorized` and `forbidden` events.
+ *
+ * @typedef {object} Refusal
+ * @property {401|403} status   the HTTP status the handshake got
+ * @property {'unauthorized'|'origin'|'forbidden'} reason
+ *   `unauthorized`: the auth endpoint answered 401 (not logged in, session
+ *   expired); `origin`: the page's origin is not allowed (allowed_origins);
+ *   `forbidden`: the auth endpoint refused the user (another 4xx, or an
+ *   answer that is not a user id)
+ * @property {string} message   the server's explanation, for logs
  */
 
 /**
@@ -143,6 +164,10 @@ export class Channel extends Emitter {
  *                  (e.g. a resubscription refused after a reconnect)
  * - `disconnected` `{code, reason, willReconnect}`
  * - `reconnecting` `{attempt, delay}` before each scheduled retry
+ * - `unauthorized` {@link Refusal} (`reason` `unauthorized`): the auth
+ *                  endpoint answered 401; the client stopped retrying
+ * - `forbidden`    {@link Refusal} (`reason` `origin` or `forbidden`): the
+ *                  handshake was refused with 403; the client stopped retrying
  */
 export class RealtimeClient extends Emitter {
   #url;
@@ -167,6 +192,8 @@ export class RealtimeClient extends Emitter {
   /** Promises waiting for a channel's `subscribed`, across reconnects. */
   #subWaiters = new Map();
   #connectWaiters = [];
+  /** Counts sockets opened; a diagnosis for an older one is ignored. */
+  #generation = 0;
   #onOnline = () => this.#retryNow();
 
   /**
@@ -185,6 +212,7 @@ export class RealtimeClient extends Emitter {
       pingInterval: 25000,
       pongTimeout: 10000,
       connectTimeout: 10000,
+      diagnose: true,
       ...options,
     };
     this.#WS = options.WebSocket ?? globalThis.WebSocket;
@@ -200,6 +228,20 @@ export class RealtimeClient extends Emitter {
     const u = base ? new URL(url, base) : new URL(url);
     if (u.protocol === 'http:') u.protocol = 'ws:';
     else if (u.protocol === 'https:') u.protocol = 'wss:';
+    return u.href;
+  }
+
+  /**
+   * The http(s) URL of a ws(s) route URL, where the client asks why a
+   * connect failed.
+   * @param {string} url
+   * @returns {string}
+   */
+  static #diagnosisUrl(url) {
+    const u = new URL(url);
+    if (u.protocol === 'ws:') u.protocol = 'http:';
+    else if (u.protocol === 'wss:') u.protocol = 'https:';
+    u.hash = '';
     return u.href;
   }
 
@@ -221,8 +263,10 @@ export class RealtimeClient extends Emitter {
   /**
    * Opens the connection (no-op if already open or opening). Resolves on
    * the `connected` frame; keeps retrying with backoff until then, and
-   * rejects only if {@link RealtimeClient#close} is called or the server
-   * closes with 4001 first. Also used to reconnect after either of those.
+   * rejects only if {@link RealtimeClient#close} is called, the server
+   * closes with 4001, or the server refused the handshake with 401/403
+   * (code `unauthorized` or `forbidden`, after the event of that name).
+   * Also used to connect again after any of those.
    * @returns {Promise<{userId: string, connectionId: string}>}
    */
   connect() {
@@ -248,6 +292,7 @@ export class RealtimeClient extends Emitter {
   close(reason = 'client closed') {
     if (this.#state === 'idle' || this.#state === 'closed') return;
     this.#stopped = true;
+    this.#generation++; // a diagnosis in flight no longer matters
     const ws = this.#ws;
     this.#detach(ws);
     try {
@@ -321,6 +366,7 @@ export class RealtimeClient extends Emitter {
 
   #open() {
     this.#clearTimer('reconnect');
+    this.#generation++;
     this.#state = this.#attempt > 0 ? 'reconnecting' : 'connecting';
     let ws;
     try {
@@ -380,18 +426,69 @@ export class RealtimeClient extends Emitter {
 
     const final = this.#stopped || !this.#opts.reconnect || code === CLOSE_DISCONNECTED_BY_APP;
     if (final) {
-      this.#state = 'closed';
-      this.#stopped = true;
-      globalThis.removeEventListener?.('online', this.#onOnline);
-      const err = new RealtimeError('closed',
-        code === CLOSE_DISCONNECTED_BY_APP ? 'disconnected by the application' : 'connection closed');
-      for (const w of this.#connectWaiters.splice(0)) w.reject(err);
-      for (const channel of [...this.#subWaiters.keys()]) this.#rejectWaiters(channel, err);
-      this.emit('disconnected', { code, reason, willReconnect: false });
+      this.#stop(code, reason, new RealtimeError('closed',
+        code === CLOSE_DISCONNECTED_BY_APP ? 'disconnected by the application' : 'connection closed'));
       return;
     }
-    if (wasConnected) this.emit('disconnected', { code, reason, willReconnect: true });
+    if (wasConnected) {
+      this.emit('disconnected', { code, reason, willReconnect: true });
+    } else if (this.#opts.diagnose && typeof globalThis.fetch === 'function') {
+      // The socket never got to `connected`: maybe the handshake was
+      // refused, which the browser does not tell (it reports 1006).
+      this.#diagnose();
+      return;
+    }
     this.#scheduleReconnect();
+  }
+
+  /** Stops for good: rejects every waiter with err, emits `disconnected`. */
+  #stop(code, reason, err) {
+    this.#state = 'closed';
+    this.#stopped = true;
+    globalThis.removeEventListener?.('online', this.#onOnline);
+    for (const w of this.#connectWaiters.splice(0)) w.reject(err);
+    for (const channel of [...this.#subWaiters.keys()]) this.#rejectWaiters(channel, err);
+    this.emit('disconnected', { code, reason, willReconnect: false });
+  }
+
+  /**
+   * Asks the route why the last connect failed: the server answers a GET
+   * with `Accept: application/json` with the handshake's outcome (status
+   * 200, 401, 403 or 503 and a reason). 401 and 403 will not change by
+   * retrying: stop and say so. Anything else (503, a network error, a
+   * server or proxy that does not answer JSON) is retried with backoff.
+   */
+  async #diagnose() {
+    const generation = this.#generation;
+    let refusal = null;
+    try {
+      const signal = typeof AbortSignal?.timeout === 'function'
+        ? AbortSignal.timeout(this.#opts.connectTimeout) : undefined;
+      const res = await globalThis.fetch(RealtimeClient.#diagnosisUrl(this.#url), {
+        headers: { Accept: 'application/json' },
+        credentials: 'include',
+        cache: 'no-store',
+        signal,
+      });
+      if (res.status === 401 || res.status === 403) {
+        const body = await res.json();
+        const reasons = res.status === 401 ? ['unauthorized'] : ['origin', 'forbidden'];
+        if (body !== null && typeof body === 'object' && reasons.includes(body.reason)) {
+          refusal = { status: res.status, reason: body.reason, message: String(body.message ?? '') };
+        }
+      }
+    } catch {
+      // Unreachable, timed out or not JSON: treat as an outage.
+    }
+    // close() or a new connect() happened meanwhile: this answer is stale.
+    if (generation !== this.#generation || this.#stopped) return;
+    if (refusal === null) {
+      this.#scheduleReconnect();
+      return;
+    }
+    const event = refusal.reason === 'unauthorized' ? 'unauthorized' : 'forbidden';
+    this.#stop(1006, refusal.message, new RealtimeError(event, refusal.message, undefined, refusal));
+    this.emit(event, refusal);
   }
 
   #scheduleReconnect() {

@@ -1,0 +1,216 @@
+package hub
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+const (
+	// writeTimeout bounds one frame write; a client that accepts nothing for
+	// this long is dropped even before its backlog reaches the limit.
+	writeTimeout = 10 * time.Second
+	// closeTimeout bounds the close frame write; past it the TCP connection
+	// is dropped without one.
+	closeTimeout = time.Second
+	sessionKey   = "s"
+)
+
+// Session is a protocol adapter's reading side of one connection. Its
+// methods run on the connection's read goroutine, one frame at a time.
+type Session interface {
+	// HandleText handles one text frame.
+	HandleText(data []byte)
+	// HandleBinary handles one binary frame.
+	HandleBinary(data []byte)
+}
+
+// Refusal is what a connection admitted to the WebSocket but refused
+// right after gets: frames, then a close (Pusher answers a full server
+// with pusher:error and close 4100 rather than an HTTP status).
+type Refusal struct {
+	Frames [][]byte
+	Code   uint16
+	Reason string
+}
+
+// Upgrade describes one connection to serve.
+type Upgrade struct {
+	Conn    net.Conn      // hijacked
+	Reader  *bufio.Reader // what the HTTP server had buffered from Conn
+	Request *http.Request
+	// Slot is the connection's admission; nil sends Refused instead.
+	Slot    *Slot
+	Refused Refusal
+	Codec   Codec
+	Caller  Caller
+	UserID  string // "" for a connection anonymous at connect
+	// ReadLimit is the largest frame read into memory, in bytes; a larger
+	// one closes the connection with 1009.
+	ReadLimit int
+	// Open runs once the client is attached, before its first read: it
+	// sends the first frame and returns the session that reads the rest.
+	Open func(*Client) Session
+}
+
+// Serve completes the WebSocket handshake of u and serves the connection
+// until it closes (in its own goroutine).
+func (h *Hub) Serve(u Upgrade) error {
+	socket, err := h.upgrader(u.ReadLimit).UpgradeFromConn(u.Conn, u.Reader, u.Request)
+	if err != nil {
+		if u.Slot != nil {
+			u.Slot.Release()
+		}
+		return err
+	}
+	t := &gwsTransport{conn: socket}
+	if u.Slot == nil {
+		for _, f := range u.Refused.Frames {
+			_ = t.WriteText(f)
+		}
+		t.Close(u.Refused.Code, u.Refused.Reason)
+		return nil
+	}
+	c, err := h.Attach(u.Slot, t, u.Codec, u.Caller, u.UserID)
+	if err != nil {
+		code, reason, _ := u.Codec.ShutdownClose()
+		t.Close(code, reason)
+		return err
+	}
+	session := u.Open(c)
+	socket.Session().Store(sessionKey, &served{client: c, session: session})
+	go socket.ReadLoop()
+	return nil
+}
+
+type served struct {
+	client  *Client
+	session Session
+}
+
+func (h *Hub) upgrader(limit int) *gws.Upgrader {
+	if limit <= 0 {
+		limit = h.settings().MaxFrameSize
+	}
+	if u, ok := h.upgraders.Load(limit); ok {
+		return u.(*gws.Upgrader)
+	}
+	u, _ := h.upgraders.LoadOrStore(limit, gws.NewUpgrader(&gwsEvents{hub: h}, &gws.ServerOption{
+		ReadMaxPayloadSize: limit,
+		// Invalid UTF-8 is answered by the adapters' decoders with an error
+		// frame rather than gws closing the connection with 1007.
+		CheckUtf8Enabled: false,
+		ParallelEnabled:  false,
+	}))
+	return u.(*gws.Upgrader)
+}
+
+// gwsEvents adapts gws's event callbacks, which run on each connection's
+// read goroutine, to the sessions.
+type gwsEvents struct{ hub *Hub }
+
+func (e *gwsEvents) served(socket *gws.Conn) *served {
+	v, ok := socket.Session().Load(sessionKey)
+	if !ok {
+		return nil
+	}
+	return v.(*served)
+}
+
+// activity records an inbound frame. A client that sends nothing, not even
+// a pong to our pings, for two ping intervals is gone.
+func (e *gwsEvents) activity(socket *gws.Conn) *served {
+	_ = socket.SetReadDeadline(time.Now().Add(2 * e.hub.settings().PingInterval))
+	s := e.served(socket)
+	if s != nil {
+		s.client.Touch()
+	}
+	return s
+}
+
+func (e *gwsEvents) OnOpen(socket *gws.Conn) {
+	_ = socket.SetReadDeadline(time.Now().Add(2 * e.hub.settings().PingInterval))
+}
+
+func (e *gwsEvents) OnClose(socket *gws.Conn, _ error) {
+	if s := e.served(socket); s != nil {
+		e.hub.Disconnected(s.client)
+	}
+}
+
+func (e *gwsEvents) OnPing(socket *gws.Conn, payload []byte) {
+	e.activity(socket)
+	// Asynchronous: the read goroutine must never wait on a slow writer.
+	socket.WriteAsync(gws.OpcodePong, append([]byte(nil), payload...), nil)
+}
+
+func (e *gwsEvents) OnPong(socket *gws.Conn, _ []byte) { e.activity(socket) }
+
+func (e *gwsEvents) OnMessage(socket *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	s := e.activity(socket)
+	if s == nil {
+		return
+	}
+	if msg.Opcode == gws.OpcodeText {
+		s.session.HandleText(msg.Bytes())
+	} else {
+		s.session.HandleBinary(msg.Bytes())
+	}
+}
+
+// gwsTransport writes a hub client's frames to its gws connection.
+type gwsTransport struct {
+	conn *gws.Conn
+	// mu orders deadline updates with closing: once Close has shortened
+	// the deadline, no write may extend it again, or a close behind a
+	// blocked write would wait for the full write timeout.
+	mu      sync.Mutex
+	closing bool
+}
+
+var errClosing = errors.New("connection is closing")
+
+// arm sets the deadline for one write, unless the connection is closing.
+func (t *gwsTransport) arm() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return errClosing
+	}
+	return t.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+}
+
+func (t *gwsTransport) WriteText(data []byte) error {
+	if err := t.arm(); err != nil {
+		return err
+	}
+	return t.conn.WriteMessage(gws.OpcodeText, data)
+}
+
+func (t *gwsTransport) WritePing() error {
+	if err := t.arm(); err != nil {
+		return err
+	}
+	return t.conn.WritePing(nil)
+}
+
+func (t *gwsTransport) Close(code uint16, reason string) {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return
+	}
+	t.closing = true
+	// A write blocked on a full socket fails at this deadline, which frees
+	// the connection's write lock for the close frame.
+	_ = t.conn.SetWriteDeadline(time.Now().Add(closeTimeout))
+	t.mu.Unlock()
+	_ = t.conn.WriteClose(code, []byte(reason))
+	_ = t.conn.NetConn().Close()
+}
