@@ -158,7 +158,7 @@ func callHub(call func(context.Context, hub.API) error) {
 	api := bridge.Current()
 	if api == nil {
 		var err error
-		if api, err = bridge.CLI(); err != nil {
+		if api, err = bridge.CLI(cGetenv); err != nil {
 			throwRuntime(err.Error())
 			return
 		}
@@ -244,6 +244,16 @@ func optionalStringArg(function string, n int, name string, v *C.zval) (string, 
 		throwType(fmt.Sprintf("%s(): Argument #%d ($%s) must be of type ?string, %s given", function, n, name, C.GoString(C.realtime_type_name(v))))
 		return "", false
 	}
+}
+
+// cGetenv reads the C environment, which PHP's putenv() changes.
+func cGetenv(name string) string {
+	cs := C.CString(name)
+	defer C.free(unsafe.Pointer(cs))
+	if v := C.getenv(cs); v != nil {
+		return C.GoString(v)
+	}
+	return ""
 }
 
 // headerVar is a header's $_SERVER name without the HTTP_ prefix.

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/frankenphp-realtime/realtime/internal/hub"
@@ -53,11 +54,11 @@ func TestInternalCallTokens(t *testing.T) {
 
 func TestValkeyAPIRejectsABadMaxMessageSize(t *testing.T) {
 	t.Setenv(EnvMaxMessageSize, "lots")
-	if _, err := valkeyAPI("127.0.0.1:1"); err == nil {
+	if _, err := valkeyAPI("127.0.0.1:1", os.Getenv); err == nil {
 		t.Fatal("REALTIME_MAX_MESSAGE_SIZE=lots must be an error naming it")
 	}
 	t.Setenv(EnvMaxMessageSize, "10")
-	api, err := valkeyAPI("127.0.0.1:1")
+	api, err := valkeyAPI("127.0.0.1:1", os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,15 +40,23 @@ var cli struct {
 // CLI is the hub API of a process that runs no hub (php-cli): through
 // Valkey when REALTIME_VALKEY_ADDRESS is set (every node), else through the
 // running server's admin listener on this machine (the memory driver's
-// queue workers and cron). It is built once and lives as long as the
-// process.
-func CLI() (hub.API, error) {
+// queue workers and cron). It is built once, on first use, and lives as
+// long as the process.
+//
+// getenv reads the environment as PHP sees it (the C environment): a
+// framework's .env loader that calls putenv() before the first publish
+// (Laravel's does) counts, which os.Getenv, a copy taken at start, would
+// miss. nil uses os.Getenv.
+func CLI(getenv func(string) string) (hub.API, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	cli.once.Do(func() {
-		if address := os.Getenv(EnvValkeyAddress); address != "" {
-			cli.api, cli.err = valkeyAPI(address)
+		if address := getenv(EnvValkeyAddress); address != "" {
+			cli.api, cli.err = valkeyAPI(address, getenv)
 			return
 		}
-		address := os.Getenv(EnvAdminAddress)
+		address := getenv(EnvAdminAddress)
 		if address == "" {
 			address = DefaultAdminAddress
 		}
@@ -57,13 +65,13 @@ func CLI() (hub.API, error) {
 	return cli.api, cli.err
 }
 
-func valkeyAPI(address string) (hub.API, error) {
-	prefix := os.Getenv(EnvPrefix)
+func valkeyAPI(address string, getenv func(string) string) (hub.API, error) {
+	prefix := getenv(EnvPrefix)
 	if prefix == "" {
 		prefix = valkeyhub.DefaultPrefix
 	}
 	var settings hub.Settings
-	if v := os.Getenv(EnvMaxMessageSize); v != "" {
+	if v := getenv(EnvMaxMessageSize); v != "" {
 		n, err := humanize.ParseBytes(v)
 		if err != nil || n == 0 || n > 1<<30 {
 			return nil, fmt.Errorf("realtime: %s=%q: want a size such as 65536 or 64KiB", EnvMaxMessageSize, v)
