@@ -25,6 +25,8 @@ ln -s "$parser/usr/share/php/PhpParser" "$work/PHP-Parser-$parser_version/lib/Ph
 bootstrap="$ROOT/bin/frankenphp-bootstrap"
 "$(dirname "${BASH_SOURCE[0]}")/build-frankenphp.sh" "$bootstrap" realtime_bootstrap
 log "extension-init $dir/realtime.go"
+# The generator keeps an existing README.md: remove it so it is rewritten.
+rm -f "$dir/README.md"
 (cd "$dir" && GEN_STUB_SCRIPT="$gen_stub" "$bootstrap" extension-init realtime.go >/dev/null)
 
 # The generator has no union types (and emits broken C for ?string); SPEC
