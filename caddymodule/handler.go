@@ -273,7 +273,7 @@ func (h *Handler) check(r *http.Request) (diagnosis, string, *auth.Caller) {
 func callerOf(r *http.Request) *auth.Caller {
 	server := ""
 	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
-		server = srv.Name()
+		server = serverKey(srv)
 	}
 	root, _ := caddyhttp.GetVar(r.Context(), "root").(string)
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok && root != "" {
@@ -291,6 +291,10 @@ func (h *Handler) originRefused(r *http.Request) diagnosis {
 	}
 	return diagnosis{Status: http.StatusForbidden, Reason: reasonOrigin, Message: msg}
 }
+
+// serverKey names a Caddy server by its listen addresses: what stays the
+// same when a reload renames servers (Caddy numbers them by listener order).
+func serverKey(srv *caddyhttp.Server) string { return strings.Join(srv.Listen, " ") }
 
 // hintOwnOrigin warns when allowed_origins locks out the site's own pages:
 // intended (SPEC §2: with the option set, only the listed origins

@@ -99,9 +99,15 @@ func (l *localSites) ServeLocal(ctx context.Context, site auth.Site, w http.Resp
 	if err != nil {
 		return fmt.Errorf("no HTTP app to run %s in: %w", r.URL.Path, err)
 	}
-	srv := v.(*caddyhttp.App).Servers[site.Server]
+	var srv *caddyhttp.Server
+	for _, s := range v.(*caddyhttp.App).Servers {
+		if serverKey(s) == site.Server {
+			srv = s
+			break
+		}
+	}
 	if srv == nil {
-		return fmt.Errorf("the server %q that accepted this connection is not in the current configuration", site.Server)
+		return fmt.Errorf("the server listening on %q that accepted this connection is not in the current configuration", site.Server)
 	}
 	r.Host = site.Host
 	srv.ServeHTTP(w, r)

@@ -33,13 +33,4 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # ---- node_modules -----------------------------------------------------------
-lock="$dir/package-lock.json"
-stamp="$dir/node_modules/.install-browser.lock.sha256"
-want=$(sha256sum "$lock" | cut -d' ' -f1)
-have=$(cat "$stamp" 2>/dev/null || true)
-if [ ! -d "$dir/node_modules/playwright-core" ] || [ "$want" != "$have" ]; then
-	log "npm ci in tests/browser"
-	# No postinstall of playwright-core downloads anything, but be explicit.
-	(cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-	printf '%s\n' "$want" >"$stamp"
-fi
+npm_ci_once "$dir"

@@ -65,3 +65,62 @@ debian_unpack() {
 	fi
 	echo "$dir"
 }
+
+# debian_install_php_closure PKG... unpacks Debian trixie's arch-all
+# packages PKG and every arch-all php*/composer/jsonlint package they need
+# (resolved recursively from trixie's metadata, not hard-coded) into /, the
+# way scripts/install-phpunit.sh installs PHPUnit: their autoloaders use
+# absolute /usr/share/php paths. Debian's PHP interpreter (php8.x-*) and
+# php-defaults' metapackages (php-cli, php-mbstring, ... which only point
+# at that interpreter) are left out: this project runs its own ZTS PHP.
+# The .debs are downloaded through scripts/debian-apt.sh, which checks them
+# against the signed index.
+debian_install_php_closure() {
+	local apt="$SCRIPTS_DIR/debian-apt.sh" candidates wanted debs pkg deb
+	command -v dpkg-deb >/dev/null || die "dpkg-deb is required"
+	"$apt" update --max-age 1440
+	candidates=$(
+		"$apt" apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+			--no-breaks --no-replaces --no-enhances "$@" 2>/dev/null |
+			grep -v '^ ' | grep -E '^(php|composer$|jsonlint$)' | grep -vE '^php[0-9]' | sort -u
+	)
+	[ -n "$candidates" ] || die "could not resolve the dependencies of $* from Debian trixie"
+	# shellcheck disable=SC2086
+	wanted=$(
+		"$apt" apt-cache show --no-all-versions $candidates 2>/dev/null | awk '
+			/^Package:/      { pkg = $2; arch = ""; src = "" }
+			/^Architecture:/ { arch = $2 }
+			/^Source:/       { src = $2 }
+			/^$/             { if (pkg != "" && arch == "all" && src != "php-defaults") print pkg; pkg = "" }
+			END              { if (pkg != "" && arch == "all" && src != "php-defaults") print pkg }
+		' | sort -u
+	)
+	for pkg in "$@"; do
+		echo "$wanted" | grep -qx "$pkg" || die "$pkg itself is missing from the resolved package list (not arch-all in Debian trixie?)"
+	done
+	debs=$(mktemp -d "$CACHE_DIR/.debs.XXXXXX")
+	log "downloading from Debian trixie: $(echo "$wanted" | tr '\n' ' ')"
+	# shellcheck disable=SC2086
+	(cd "$debs" && "$apt" apt-get download -qq $wanted 2>&1 | grep -v unsandboxed >&2) || true
+	for pkg in $wanted; do
+		deb=$(ls "$debs/${pkg}"_*_all.deb 2>/dev/null | head -n1)
+		[ -n "$deb" ] || { rm -rf "$debs"; die "apt-get download $pkg (Debian trixie) produced no .deb"; }
+		as_root dpkg-deb -x "$deb" /
+	done
+	rm -rf "$debs"
+}
+
+# npm_ci_once DIR runs `npm ci` in DIR when its node_modules is missing or
+# its package-lock.json changed since the last install (a hash is kept in
+# node_modules/), so warm runs touch neither npm nor the network. Nothing
+# downloads a browser: the tests drive Debian's chromium.
+npm_ci_once() {
+	local dir=$1 stamp want
+	stamp="$dir/node_modules/.npm-ci.lock.sha256"
+	want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	if [ "$want" != "$(cat "$stamp" 2>/dev/null || true)" ]; then
+		log "npm ci in ${dir#"$(dirname "$SCRIPTS_DIR")"/}"
+		(cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+		printf '%s\n' "$want" >"$stamp"
+	fi
+}

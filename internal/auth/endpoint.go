@@ -131,7 +131,6 @@ func (e *Endpoint) doLocal(ctx context.Context, method string, caller *Caller, h
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w: every in-process endpoint slot is taken (endpoint_concurrency)", ErrUnavailable, err)
 	}
-	defer leave()
 
 	// A fresh context: the handshake's carries Caddy's per-request state
 	// (replacer, vars, route groups), which the nested request must not share.
@@ -154,6 +153,10 @@ func (e *Endpoint) doLocal(ctx context.Context, method string, caller *Caller, h
 	rec := newRecorder()
 	done := make(chan error, 1)
 	go func() {
+		// The slot is given back when the script ends, not when the caller
+		// stops waiting: a script that overran the deadline still holds its
+		// PHP thread, and pages must keep theirs.
+		defer leave()
 		defer func() {
 			if p := recover(); p != nil {
 				done <- fmt.Errorf("%w: handler panicked: %v", ErrUnavailable, p)

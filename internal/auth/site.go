@@ -8,10 +8,12 @@ import (
 	"github.com/frankenphp-realtime/realtime/internal/hub"
 )
 
-// Site is where a path endpoint runs: the Caddy server (by name) and Host
-// that received a connection's handshake, and that site's document root
-// (for the existence check of *.php endpoints; "" when unknown). SPEC §2:
-// every endpoint call for a connection runs through its own site.
+// Site is where a path endpoint runs: the Caddy server that received a
+// connection's handshake, named by its listen addresses (stable across
+// reloads, unlike the srv0, srv1... names Caddy gives in listener order),
+// the Host, and that site's document root (for the existence check of
+// *.php endpoints; "" when unknown). SPEC §2: every endpoint call for a
+// connection runs through its own site.
 type Site struct {
 	Server string
 	Host   string
@@ -30,8 +32,8 @@ type Caller struct {
 
 var _ hub.Caller = (*Caller)(nil)
 
-// NewCaller captures the binding of a handshake that server (its name)
-// received, with root the site's document root.
+// NewCaller captures the binding of a handshake that server (its listen
+// addresses, see Site) received, with root the site's document root.
 func NewCaller(r *http.Request, server, root string) *Caller {
 	return &Caller{
 		Site:       Site{Server: server, Host: r.Host, Root: root},

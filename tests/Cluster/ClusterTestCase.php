@@ -7,6 +7,7 @@ namespace Realtime\Tests\Cluster;
 use PHPUnit\Framework\TestCase;
 use Realtime\Tests\Support\CallsPhpApi;
 use Realtime\Tests\Support\HttpResponse;
+use Realtime\Tests\Support\PhpCli;
 use Realtime\Tests\Support\Polling;
 use Realtime\Tests\Support\Server;
 use Realtime\Tests\Support\ValkeyServer;
@@ -343,40 +344,10 @@ abstract class ClusterTestCase extends TestCase
      */
     protected static function phpCli(string $code, array $env, float $timeout = 30.0): array
     {
-        $base = array_filter(getenv(), static fn (string $k): bool => !str_starts_with($k, 'REALTIME_'), ARRAY_FILTER_USE_KEY);
-        $dir = sys_get_temp_dir() . '/realtime-cli-' . bin2hex(random_bytes(6));
-        mkdir($dir, 0700, true);
         try {
-            $process = proc_open(
-                [Server::requireBinary(), 'php-cli', '-r', $code],
-                [0 => ['file', '/dev/null', 'r'], 1 => ['file', "$dir/out", 'w'], 2 => ['file', "$dir/err", 'w']],
-                $pipes,
-                $dir,
-                [...$base, 'XDG_DATA_HOME' => "$dir/data", 'XDG_CONFIG_HOME' => "$dir/config", ...$env],
-            );
-            self::assertIsResource($process);
-            $deadline = microtime(true) + $timeout;
-            $exit = -1;
-            while (true) {
-                $status = proc_get_status($process);
-                if (!$status['running']) {
-                    $exit = $status['exitcode'];
-                    break;
-                }
-                if (microtime(true) > $deadline) {
-                    proc_terminate($process, 9);
-                    proc_close($process);
-                    self::fail(sprintf("php-cli did not finish within %.0fs:\n%s\n%s", $timeout, @file_get_contents("$dir/out"), @file_get_contents("$dir/err")));
-                }
-                usleep(10_000); // poll interval for process exit
-            }
-            proc_close($process);
-
-            return [$exit, (string) @file_get_contents("$dir/out"), (string) @file_get_contents("$dir/err")];
-        } finally {
-            @unlink("$dir/out");
-            @unlink("$dir/err");
-            @rmdir($dir);
+            return PhpCli::run($code, $env, $timeout);
+        } catch (\RuntimeException $e) {
+            self::fail($e->getMessage());
         }
     }
 

@@ -117,17 +117,20 @@ final class PhpCliTest extends ClusterTestCase
 
     public function testPhpCliWithoutValkeyAddressThrowsRuntimeExceptionSayingNoHub(): void
     {
+        // Without REALTIME_VALKEY_ADDRESS php-cli tries the local server's admin
+        // listener (tests/Integration/PhpCliAdminTest.php); here nothing listens there.
         $results = self::cliCalls([
             ['broadcast', ['news', 'x']],
             ['broadcastToUser', ['42', 'x']],
             ['getChannelUsers', ['news']],
             ['disconnectUser', [42]],
-        ], ['REALTIME_PREFIX' => 'whatever']);
+        ], ['REALTIME_PREFIX' => 'whatever', 'REALTIME_ADMIN_ADDRESS' => '127.0.0.1:' . Server::unusedPort()]);
         foreach (['broadcast', 'broadcastToUser', 'getChannelUsers', 'disconnectUser'] as $i => $fn) {
             self::assertSame('RuntimeException', $results[$i]['class'] ?? null, "$fn() from php-cli without REALTIME_VALKEY_ADDRESS: " . json_encode($results[$i]));
-            self::assertStringContainsString('REALTIME_VALKEY_ADDRESS', $results[$i]['message'], "$fn(): the message names the variable");
-            self::assertStringContainsStringIgnoringCase('no hub', $results[$i]['message'], "$fn(): the message says no hub is running (SPEC §5)");
+            self::assertStringContainsStringIgnoringCase('no hub', $results[$i]['message'], "$fn(): the message says no hub is reachable (SPEC §5)");
         }
+        // The first failure says how to reach one (a worker loop does not repeat it in every exception).
+        self::assertStringContainsString('REALTIME_VALKEY_ADDRESS', $results[0]['message'], 'the message names the variable');
     }
 
     public function testPhpCliWithValkeyDownThrowsRuntimeExceptionSayingUnreachable(): void

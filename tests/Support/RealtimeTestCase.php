@@ -186,6 +186,32 @@ abstract class RealtimeTestCase extends TestCase
         return $entries;
     }
 
+    /**
+     * Waits for a JSON log entry written since $offset (Server::logSize())
+     * that $match accepts, and returns it.
+     *
+     * @param callable(array<string, mixed>): bool $match
+     *
+     * @return array<string, mixed>
+     */
+    protected static function waitForLogEntry(Server $server, int $offset, callable $match, string $what, float $timeout = 5.0): array
+    {
+        return self::poll(
+            static function () use ($server, $offset, $match): ?array {
+                foreach ($server->logEntries($offset) as $entry) {
+                    if ($match($entry)) {
+                        return $entry;
+                    }
+                }
+
+                return null;
+            },
+            $timeout,
+            "a log entry: $what",
+            static fn (): string => "log since then:\n" . $server->logSince($offset, 30),
+        );
+    }
+
     /** Waits until the admin stats report exactly $connections connections. */
     protected static function waitForConnections(Server $server, int $connections, float $timeout = 15.0): void
     {

@@ -30,6 +30,8 @@ final class Server
     private string $token;
     /** @var list<PortReservation> ports held while the server runs */
     private array $portLocks = [];
+    /** @var list<int> ports of the extra sites, in the order given */
+    private array $extraPorts = [];
 
     /**
      * @param string                $realtimeOptions body of the `realtime { ... }` block (may be empty)
@@ -38,6 +40,12 @@ final class Server
      * @param string                $siteDirectives  extra directives for the site block
      * @param string                $globalOptions   extra global options
      * @param array<string, string> $env             extra environment for the server process
+     * @param array<int|string, string> $extraSites  bodies of further site blocks served by the same
+     *                                               process: a list entry on its own free loopback port
+     *                                               (extraPort($index)); a string key is the site's
+     *                                               address, with {{PORT}} for this server's port (e.g.
+     *                                               'http://alpha.test:{{PORT}}', another Host on the same
+     *                                               listener)
      */
     public function __construct(
         private string $realtimeOptions = '',
@@ -47,6 +55,7 @@ final class Server
         private readonly string $globalOptions = '',
         private readonly array $env = [],
         private readonly string $frankenphpOptions = '',
+        private readonly array $extraSites = [],
     ) {
         $this->appDir = $appDir ?? self::root() . '/tests/fixtures/app';
         $dir = sys_get_temp_dir() . '/realtime-test-' . bin2hex(random_bytes(6));
@@ -103,10 +112,7 @@ final class Server
         // reserved with lock files shared by every suite on the machine, and
         // the server must then prove it alone answers (its token).
         for ($attempt = 1; ; ++$attempt) {
-            $this->releasePorts();
-            $this->port = $this->reserve();
-            $this->adminPort = $this->withAdmin ? $this->reserve() : null;
-            file_put_contents($this->caddyfilePath(), $this->caddyfile());
+            $this->prepare();
             $this->launch($bin);
             try {
                 $this->waitUntilServing($timeout);
@@ -121,6 +127,43 @@ final class Server
                 }
             }
         }
+    }
+
+    /**
+     * Launches the server and returns as soon as its port accepts a TCP
+     * connection, with that connection: for tests of what a client sees
+     * the moment a server starts (before PHP may be up). The caller should
+     * confirmIdentity() once done with it.
+     *
+     * @return resource the first connection the port accepted (blocking mode)
+     */
+    public function startUntilAccepting(float $timeout = 30.0)
+    {
+        if ($this->process !== null) {
+            throw new \LogicException('the server is already running');
+        }
+        $this->prepare();
+        $this->launch(self::requireBinary());
+        $deadline = microtime(true) + $timeout;
+        while (true) {
+            $stream = @stream_socket_client("tcp://127.0.0.1:$this->port", $errno, $errstr, 1.0);
+            if ($stream !== false) {
+                return $stream;
+            }
+            if (!$this->isRunning()) {
+                throw new \RuntimeException($this->diagnose('the server exited during startup (exit code ' . ($this->exitCode ?? 'unknown') . ')'));
+            }
+            if (microtime(true) >= $deadline) {
+                throw new \RuntimeException($this->diagnose(sprintf('port %d did not accept TCP within %.0fs (%s)', $this->port, $timeout, $errstr)));
+            }
+            usleep(1_000); // poll interval while the port is not yet bound: as short as is cheap
+        }
+    }
+
+    /** Checks that the ports answer for this server (not another one sharing them). */
+    public function confirmIdentity(): void
+    {
+        $this->verifyIdentity();
     }
 
     /** SIGTERM, bounded wait, then SIGKILL. Safe to call twice. */
@@ -212,6 +255,12 @@ final class Server
         return $this->port;
     }
 
+    /** Port of the extra site at list index $index (constructor's $extraSites). */
+    public function extraPort(int $index): int
+    {
+        return $this->extraPorts[$index] ?? throw new \OutOfRangeException("no extra site $index (is the server started?)");
+    }
+
     public function url(string $path = '/'): string
     {
         return "http://127.0.0.1:$this->port" . $path;
@@ -220,6 +269,12 @@ final class Server
     public function wsUrl(string $path = '/ws'): string
     {
         return "ws://127.0.0.1:$this->port" . $path;
+    }
+
+    /** host:port of the admin listener (what REALTIME_ADMIN_ADDRESS names for php-cli). */
+    public function adminAddress(): string
+    {
+        return (string) parse_url($this->adminUrl(), PHP_URL_HOST) . ':' . (string) parse_url($this->adminUrl(), PHP_URL_PORT);
     }
 
     public function adminUrl(string $path = '/'): string
@@ -318,8 +373,21 @@ final class Server
         // (e.g. an auth_endpoint URL pointing back at the server).
         $site = str_replace('{{PORT}}', (string) $this->port, $site);
 
+        $extra = '';
+        foreach ($this->extraSites as $key => $body) {
+            // {{PORT}} in an extra site stands for the port it is served on.
+            $port = is_string($key) ? $this->port : ($this->extraPorts[$key] ?? 0);
+            $address = is_string($key) ? str_replace('{{PORT}}', (string) $port, $key) : "http://127.0.0.1:$port";
+            $block = self::indent(implode("\n", array_filter([
+                'bind 127.0.0.1',
+                "handle /__test-server-id {\n\trespond \"{$this->token}\" 200\n}",
+                trim(str_replace('{{PORT}}', (string) $port, $body)),
+            ])), 1);
+            $extra .= "\n$address {\n$block\n}\n";
+        }
+
         // Tab-indented like `caddy fmt` output, so Caddy logs no format warning.
-        return "{\n$global\n}\n\nhttp://127.0.0.1:$this->port {\n$site\n}\n";
+        return "{\n$global\n}\n\nhttp://127.0.0.1:$this->port {\n$site\n}\n$extra";
     }
 
     /** Prefixes every non-blank line of $text with $depth tabs; blank lines become empty. */
@@ -354,6 +422,25 @@ final class Server
         return implode("\n", array_slice($all, -$lines));
     }
 
+    /**
+     * The server's JSON log entries written since $offset (see logSize());
+     * lines that are not JSON (PHP's own output) are left out.
+     *
+     * @return list<array<string, mixed>>
+     */
+    public function logEntries(int $offset = 0): array
+    {
+        $entries = [];
+        foreach (explode("\n", substr($this->log(), $offset)) as $line) {
+            $entry = json_decode($line, true);
+            if (is_array($entry)) {
+                $entries[] = $entry;
+            }
+        }
+
+        return $entries;
+    }
+
     public function logTail(int $lines = 60): string
     {
         $all = explode("\n", rtrim($this->log()));
@@ -367,6 +454,21 @@ final class Server
         return $message
             . "\n--- Caddyfile ---\n" . $this->caddyfile()
             . "--- server log (tail, $this->logFile) ---\n" . $this->logTail();
+    }
+
+    /** Reserves the ports and writes the Caddyfile for the next launch. */
+    private function prepare(): void
+    {
+        $this->releasePorts();
+        $this->port = $this->reserve();
+        $this->adminPort = $this->withAdmin ? $this->reserve() : null;
+        $this->extraPorts = [];
+        foreach (array_keys($this->extraSites) as $key) {
+            if (is_int($key)) {
+                $this->extraPorts[$key] = $this->reserve();
+            }
+        }
+        file_put_contents($this->caddyfilePath(), $this->caddyfile());
     }
 
     private function launch(string $bin): void
@@ -476,6 +578,12 @@ final class Server
                 throw new PortTaken("port $this->port answered for another server: " . $response->describe());
             }
         }
+        foreach ($this->extraPorts as $port) {
+            $response = self::request('GET', "http://127.0.0.1:$port/__test-server-id", [], null, 5.0);
+            if ($response->status !== 200 || trim($response->body) !== $this->token) {
+                throw new PortTaken("port $port answered for another server: " . $response->describe());
+            }
+        }
         if ($this->adminPort !== null) {
             $response = self::request('GET', $this->adminUrl('/config/'), [], null, 5.0);
             if (!str_contains($response->body, $this->token)) {
@@ -546,6 +654,15 @@ final class Server
         }
 
         return $response;
+    }
+
+    /**
+     * Loads $caddyfile into the running server through the admin API's
+     * /load, verbatim (reload() generates it from options instead).
+     */
+    public function load(string $caddyfile): HttpResponse
+    {
+        return self::request('POST', $this->adminUrl('/load'), ['Content-Type' => 'application/json'], self::adapt($caddyfile), 30.0);
     }
 
     /** JSON config of a Caddyfile, through `frankenphp adapt`; throws on failure. */
