@@ -57,7 +57,7 @@ run: build ## serve the demo app on port 8080, any host (memory driver); prints 
 	$(BIN) run --config php/Caddyfile --adapter caddyfile
 
 .PHONY: test
-test: build deps-test check-generated test-browser test-laravel test-go test-php check-php-source ## every suite, then the PHP source drift check
+test: build deps-test check-generated test-browser test-laravel test-pusher test-go test-php check-php-source ## every suite, then the PHP source drift check
 
 .PHONY: test-go
 test-go: ## go vet + go test -race of the hub and Caddy module (no PHP needed), plus a bounded fuzz run
@@ -68,6 +68,12 @@ test-go: ## go vet + go test -race of the hub and Caddy module (no PHP needed), 
 .PHONY: test-php
 test-php: build deps-test ## the PHPUnit suite against the real binary
 	$(BIN) php-cli /usr/bin/phpunit -c tests/phpunit.xml
+
+.PHONY: test-pusher
+test-pusher: build deps-test ## pusher-js, Laravel Echo and the Pusher Node SDK against the binary (tests/pusher)
+	scripts/install-browser.sh
+	scripts/npm-ci-once.sh tests/pusher
+	node --test tests/pusher/
 
 .PHONY: test-laravel
 test-laravel: build ## a real Laravel 10 app with Laravel Echo in headless Chromium (tests/laravel)

@@ -159,6 +159,20 @@ func (a *App) guardServer(srv *caddyhttp.Server) {
 	})
 }
 
+// onlyRealtimeServer returns the server with a realtime route when the
+// configuration has exactly one.
+func (a *App) onlyRealtimeServer() *caddyhttp.Server {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.guarded) != 1 {
+		return nil
+	}
+	for srv := range a.guarded {
+		return srv
+	}
+	return nil
+}
+
 // Start makes this configuration's runtime the hub's.
 func (a *App) Start() error {
 	a.mu.Lock()

@@ -157,7 +157,10 @@ func (h *Handler) servePusher(w http.ResponseWriter, r *http.Request, key string
 		upgrade.Refused = hub.Refusal{Frames: [][]byte{pusher.ErrorFrame(pusher.CodeOverCapacity, "Over capacity")},
 			Code: pusher.CodeOverCapacity, Reason: "over capacity"}
 	case err != nil:
-		upgrade.Refused = hub.Refusal{Code: pusher.CodeReconnect, Reason: "server shutting down"}
+		// Shutting down: 4200 would make pusher-js retry at once, in a loop
+		// for as long as the closes take; 4100 makes it wait a second.
+		upgrade.Refused = hub.Refusal{Frames: [][]byte{pusher.ErrorFrame(pusher.CodeOverCapacity, "Server restarting")},
+			Code: pusher.CodeOverCapacity, Reason: "server restarting"}
 	default:
 		upgrade.Slot = slot
 	}

@@ -107,6 +107,13 @@ func (l *localSites) ServeLocal(ctx context.Context, site auth.Site, w http.Resp
 		}
 	}
 	if srv == nil {
+		// Another node's site (a crashed node's memberships, swept here):
+		// nodes of one cluster share their configuration, so their sites
+		// listen alike; when they do not (several nodes on one machine),
+		// the one server with a realtime route is unambiguous.
+		srv = l.app.onlyRealtimeServer()
+	}
+	if srv == nil {
 		return fmt.Errorf("the server listening on %q that accepted this connection is not in the current configuration", site.Server)
 	}
 	r.Host = site.Host

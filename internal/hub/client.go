@@ -67,9 +67,10 @@ func (c *Client) Send(frame []byte) { c.out.enqueue(outFrame{data: frame}) }
 func (c *Client) Touch() { c.lastActive.Store(time.Now().UnixNano()) }
 
 // Idle is how long the client has sent nothing.
-func (c *Client) Idle() time.Duration {
-	return time.Since(time.Unix(0, c.lastActive.Load()))
-}
+func (c *Client) Idle() time.Duration { return time.Since(c.LastActive()) }
+
+// LastActive is when the client last sent a frame.
+func (c *Client) LastActive() time.Time { return time.Unix(0, c.lastActive.Load()) }
 
 // Serialize runs fn unless the client is closed, excluding detach while it
 // runs: adapters handle each request inside it.

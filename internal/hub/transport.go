@@ -58,10 +58,22 @@ type Upgrade struct {
 	Open func(*Client) Session
 }
 
+// readBufferSize is the read buffer a connection keeps for its whole life:
+// client frames are small (a subscribe, a ping, a whisper), and a frame
+// larger than the buffer is read straight into its own buffer, so the 4 KiB
+// the HTTP server read the handshake with would mostly sit idle.
+const readBufferSize = 1024
+
 // Serve completes the WebSocket handshake of u and serves the connection
 // until it closes (in its own goroutine).
 func (h *Hub) Serve(u Upgrade) error {
-	socket, err := h.upgrader(u.ReadLimit).UpgradeFromConn(u.Conn, u.Reader, u.Request)
+	br := u.Reader
+	if br == nil || br.Buffered() == 0 {
+		// Nothing the client sent is waiting in the HTTP server's reader
+		// (browsers wait for the 101): drop it for a smaller one.
+		br = bufio.NewReaderSize(u.Conn, readBufferSize)
+	}
+	socket, err := h.upgrader(u.ReadLimit).UpgradeFromConn(u.Conn, br, u.Request)
 	if err != nil {
 		if u.Slot != nil {
 			u.Slot.Release()

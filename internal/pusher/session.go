@@ -32,7 +32,8 @@ type Session struct {
 	lastRefusal time.Time // 4301 errors go out at most once per second
 
 	// Activity goroutine only.
-	pinged bool
+	pinged   bool
+	pingedAt time.Time
 }
 
 var _ hub.Session = (*Session)(nil)
@@ -222,16 +223,19 @@ func (s *Session) refuseClientEvent(why string) {
 }
 
 // checkActivity pings a silent connection and closes one that stayed
-// silent after the ping (4201: pusher-js reconnects at once).
+// silent PongTimeout after the ping (4201: pusher-js reconnects at once).
+// Any frame after the ping answers it, whenever the tick samples it.
 func (s *Session) checkActivity(timeout time.Duration) {
-	idle := s.client.Idle()
-	switch {
-	case idle < timeout:
+	now, last := time.Now(), s.client.LastActive()
+	if s.pinged && last.After(s.pingedAt) {
 		s.pinged = false
+	}
+	switch {
+	case now.Sub(last) < timeout:
 	case !s.pinged:
-		s.pinged = true
+		s.pinged, s.pingedAt = true, now
 		s.client.Send(Ping())
-	case idle >= timeout+PongTimeout:
+	case now.Sub(s.pingedAt) >= PongTimeout:
 		s.client.Send(ErrorFrame(CodePongTimeout, "Pong reply not received in time"))
 		go s.client.CloseAfterPending(CodePongTimeout, "pong reply not received in time")
 	}
