@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 	"unsafe"
 
 	"github.com/dunglas/frankenphp"
@@ -25,9 +24,6 @@ import (
 	"github.com/frankenphp-realtime/realtime/internal/bridge"
 	"github.com/frankenphp-realtime/realtime/internal/hub"
 )
-
-// callTimeout bounds how long a PHP request may wait for the broker.
-const callTimeout = 5 * time.Second
 
 func init() {
 	bridge.OnConfigLoad(keepRegistered)
@@ -163,9 +159,10 @@ func callHub(call func(context.Context, hub.API) error) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	if err := call(ctx, api); err != nil {
+	// Every operation bounds its own network calls (Valkey, presence, the
+	// admin listener); a memory-driver publish never waits, so no timer is
+	// armed for it.
+	if err := call(context.Background(), api); err != nil {
 		if hub.IsInputError(err) {
 			throwValue(err.Error())
 		} else {
@@ -272,7 +269,14 @@ func headerVar(h string) string {
 
 func goString(s *C.zend_string) string { return frankenphp.GoString(unsafe.Pointer(s)) }
 
-func goBytes(s *C.zend_string) []byte { return []byte(goString(s)) }
+// goBytes is a view of a zend_string's bytes, without a copy: valid only
+// during the call (hub.API implementations copy what they keep).
+func goBytes(s *C.zend_string) []byte {
+	if s == nil || s.len == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s.val)), int(s.len))
+}
 
 func throwValue(msg string)   { withCString(msg, func(m *C.char) { C.realtime_throw_value_error(m) }) }
 func throwType(msg string)    { withCString(msg, func(m *C.char) { C.realtime_throw_type_error(m) }) }

@@ -21,8 +21,9 @@ import (
 // therefore a stack: the newest live hub is current, and removing it makes
 // the previous one current again.
 var registry struct {
-	mu   sync.Mutex
-	apis []hub.API
+	mu      sync.Mutex
+	apis    []hub.API
+	current atomic.Pointer[hub.API] // the top of apis: read on every PHP call
 }
 
 // Register makes api the one PHP calls.
@@ -30,6 +31,7 @@ func Register(api hub.API) {
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
 	registry.apis = append(registry.apis, api)
+	registry.current.Store(&api)
 }
 
 // Unregister removes api; the most recently registered API still alive
@@ -40,18 +42,22 @@ func Unregister(api hub.API) {
 	for i := len(registry.apis) - 1; i >= 0; i-- {
 		if registry.apis[i] == api {
 			registry.apis = append(registry.apis[:i], registry.apis[i+1:]...)
-			return
+			break
 		}
+	}
+	if n := len(registry.apis); n > 0 {
+		top := registry.apis[n-1] // a copy: the slice is shifted in place
+		registry.current.Store(&top)
+	} else {
+		registry.current.Store(nil)
 	}
 }
 
 // Current returns the registered API, or nil when no hub runs in this
 // process (php-cli).
 func Current() hub.API {
-	registry.mu.Lock()
-	defer registry.mu.Unlock()
-	if n := len(registry.apis); n > 0 {
-		return registry.apis[n-1]
+	if p := registry.current.Load(); p != nil {
+		return *p
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dustin/go-humanize"
 
@@ -85,6 +86,9 @@ func valkeyAPI(address string, getenv func(string) string) (hub.API, error) {
 	return hub.NewPublisher(p, p, p.Cache(), settings), nil
 }
 
+// adminTimeout bounds one call to the server's admin listener.
+const adminTimeout = 5 * time.Second
+
 // adminClient calls the server's admin API routes (caddymodule/admin.go):
 // the server validates and publishes, so its limits apply.
 type adminClient struct {
@@ -96,7 +100,7 @@ func newAdminClient(address string) (*adminClient, error) {
 	if strings.HasPrefix(address, "unix/") {
 		return nil, fmt.Errorf("realtime: %s=%s: unix socket admin listeners are not supported; use host:port", EnvAdminAddress, address)
 	}
-	return &adminClient{base: "http://" + strings.TrimPrefix(address, "tcp/"), client: &http.Client{}}, nil
+	return &adminClient{base: "http://" + strings.TrimPrefix(address, "tcp/"), client: &http.Client{Timeout: adminTimeout}}, nil
 }
 
 func (a *adminClient) Trigger(ctx context.Context, p hub.Publication) error {

@@ -19,7 +19,8 @@ type API interface {
 	// Trigger publishes one message to 1-100 channels, cluster-wide.
 	Trigger(ctx context.Context, p Publication) error
 	// SendToUser sends data to every connection of userID, cluster-wide;
-	// event names it ("" for broadcastToUser()'s unnamed message).
+	// event names it ("" for broadcastToUser()'s unnamed message). data is
+	// only read during the call.
 	SendToUser(ctx context.Context, userID, event string, data []byte) error
 	// DisconnectUser closes every connection of userID, cluster-wide.
 	DisconnectUser(ctx context.Context, userID string) error
@@ -33,7 +34,8 @@ type Publication struct {
 	// Event names the message (realtime_trigger(), Pusher events); "" is
 	// broadcast()'s unnamed message.
 	Event string
-	// Data is the payload, forwarded verbatim.
+	// Data is the payload, forwarded verbatim. Implementations only read it
+	// during the call (the PHP extension passes a view of PHP's memory).
 	Data []byte
 	// Except is a socket id to leave out (Laravel's ->toOthers()), or "".
 	Except string
