@@ -114,7 +114,7 @@ FROM debian:bookworm-slim
 # packages (dpkg -S); libc6/libgcc-s1 are already in the base image.
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        ca-certificates libcurl4 libicu72 libonig5 libsodium23 libsqlite3-0 libssl3 libxml2 libzip4 zlib1g \
+        ca-certificates libcurl4 libonig5 libsodium23 libsqlite3-0 libssl3 libxml2 libzip4 zlib1g \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 frankenphp \
  && useradd --uid 10001 --gid frankenphp --home-dir /data --no-create-home \
@@ -127,7 +127,7 @@ COPY --from=builder /out/ /
 RUN set -eux; \
     if ldd /usr/local/bin/frankenphp | grep 'not found'; then exit 1; fi; \
     frankenphp version; \
-    frankenphp php-cli -r 'foreach (["Zend OPcache", "realtime", "curl", "intl", "mbstring", "openssl", "pdo_sqlite", "sodium", "zip"] as $e) { if (!extension_loaded($e)) { fwrite(STDERR, "extension $e is not loaded\n"); exit(1); } } echo "PHP ", PHP_VERSION, " ZTS, extensions ok\n";'; \
+    frankenphp php-cli -r 'foreach (["Zend OPcache", "realtime", "curl", "mbstring", "openssl", "pdo_sqlite", "sodium", "zip"] as $e) { if (!extension_loaded($e)) { fwrite(STDERR, "extension $e is not loaded\n"); exit(1); } } echo "PHP ", PHP_VERSION, " ZTS, extensions ok\n";'; \
     mkdir -p /data /config; \
     chown frankenphp:frankenphp /data /config /app/var
 

@@ -28,7 +28,7 @@ configure_flags=(
 	--enable-mbstring --with-openssl --enable-pcntl --enable-pdo --with-pdo-sqlite --with-sqlite3
 	--enable-session --enable-simplexml --enable-sockets --with-sodium --enable-tokenizer
 	--enable-xml --enable-xmlreader --enable-xmlwriter --with-zip --with-zlib --enable-opcache
-	--with-libxml --enable-phar --enable-intl
+	--with-libxml --enable-phar
 )
 # Without CFLAGS, PHP's configure compiles with "-g -O2": the debug info
 # makes the build markedly slower and libphp several times larger, for no
@@ -38,7 +38,7 @@ php_cflags="-O2"
 build_deps=(
 	build-essential pkg-config xz-utils dpkg-dev gpgv curl ca-certificates
 	libxml2-dev libssl-dev libcurl4-openssl-dev libsodium-dev libzip-dev libonig-dev
-	libsqlite3-dev zlib1g-dev libicu-dev
+	libsqlite3-dev zlib1g-dev
 )
 
 flags_hash=$(printf '%s\n' "${configure_flags[@]}" "CFLAGS=$php_cflags" | sha256sum | cut -c1-12)

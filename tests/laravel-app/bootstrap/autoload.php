@@ -15,6 +15,7 @@ if (!is_file($laravel)) {
     http_response_code(500);
     exit(1);
 }
+require_once __DIR__ . '/intl-shim.php';
 require_once $laravel;
 
 // Loaded once per process (require_once), also in FrankenPHP worker mode.
