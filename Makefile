@@ -85,6 +85,18 @@ test-browser: build ## the demo in headless Chromium (playwright-core)
 	scripts/install-browser.sh
 	node --test tests/browser/
 
+.PHONY: bench
+bench: build ## benchmarks against bare gws and Mercure, palindromic order, pinned (about 9 minutes; docs/benchmarks.md)
+	BENCH_SKIP_BUILD=1 scripts/bench.sh
+
+.PHONY: bench-smoke
+bench-smoke: build ## every benchmark system and scenario at tiny N (< 1 minute); fails when one cannot run or loses a message, never on speed
+	BENCH_SKIP_BUILD=1 SMOKE=1 scripts/bench.sh
+
+# make test runs the benchmark smoke too (a prerequisite added on its own
+# line; the test rule above is unchanged).
+test: bench-smoke
+
 .PHONY: image
 image: ## build the container image without a Docker daemon (buildah) and smoke-test it
 	@scripts/build-image.sh

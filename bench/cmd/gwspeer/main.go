@@ -4,6 +4,10 @@
 // subscribe/subscribed, message frames) so that the very same client runs
 // against it, and fans a POST /publish (form fields channel, message) out to
 // every subscriber of the channel with a gws.Broadcaster (frame encoded once).
+// POST /publish-loop (n, size, channel, phase, rate) runs that same fan-out n
+// times in one request, like bench/app/publish_loop.php does with
+// broadcast(), and answers {"calls":n,"errors":0,"seconds":s} timed around
+// the loop.
 //
 // It is a benchmark tool only: nothing imports it.
 package main
@@ -16,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,7 +98,13 @@ func (h *hub) publish(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "use POST", http.StatusMethodNotAllowed)
 		return
 	}
-	ch, msg := r.FormValue("channel"), r.FormValue("message")
+	h.fanout(r.FormValue("channel"), r.FormValue("message"))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// fanout encodes one message frame and queues it on every subscriber of the
+// channel (gws writes each connection's queue on its own goroutine).
+func (h *hub) fanout(ch, msg string) {
 	frame, _ := json.Marshal(struct {
 		Event   string `json:"event"`
 		Channel string `json:"channel"`
@@ -106,7 +117,57 @@ func (h *hub) publish(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.RUnlock()
 	_ = b.Close()
-	w.WriteHeader(http.StatusNoContent)
+}
+
+// publishLoop is the Go counterpart of bench/app/publish_loop.php: n
+// messages of size bytes starting "<phase>.<i>.<unix ns>.", back to back
+// (rate 0, stamped with the send time) or message i at start + i/rate
+// (stamped with that scheduled time: no coordinated omission).
+func (h *hub) publishLoop(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	n, err1 := strconv.Atoi(r.FormValue("n"))
+	size, err2 := strconv.Atoi(r.FormValue("size"))
+	rate, err3 := strconv.ParseFloat(orDefault(r.FormValue("rate"), "0"), 64)
+	ch, phase := r.FormValue("channel"), orDefault(r.FormValue("phase"), "0")
+	if err1 != nil || err2 != nil || err3 != nil || n < 0 || size < 0 || rate < 0 || ch == "" {
+		http.Error(w, "want n, size, channel (and optional phase, rate)", http.StatusBadRequest)
+		return
+	}
+	pad := strings.Repeat("x", size)
+	var maxLag time.Duration
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		var ts int64
+		if rate > 0 {
+			due := time.Duration(float64(i) * float64(time.Second) / rate)
+			if d := time.Until(start.Add(due)); d > 0 {
+				time.Sleep(d)
+			}
+			maxLag = max(maxLag, time.Since(start)-due)
+			ts = start.UnixNano() + int64(due)
+		} else {
+			ts = time.Now().UnixNano()
+		}
+		head := phase + "." + strconv.Itoa(i) + "." + strconv.FormatInt(ts, 10) + "."
+		msg := head
+		if len(head) < size {
+			msg += pad[len(head):]
+		}
+		h.fanout(ch, msg)
+	}
+	el := time.Since(start)
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"calls":%d,"errors":0,"seconds":%.9f,"max_lag_ms":%.3f}`, n, el.Seconds(), float64(maxLag)/1e6)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
 
 func main() {
@@ -126,6 +187,7 @@ func main() {
 		go c.ReadLoop()
 	})
 	mux.HandleFunc("/publish", h.publish)
+	mux.HandleFunc("/publish-loop", h.publishLoop)
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(os.Stderr, "gwspeer listening on %s\n", *addr)
 	log.Fatal(srv.ListenAndServe())

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,56 +19,100 @@ import (
 )
 
 // Delivery accounting shared by every subscriber of this process. A message's
-// data is "<phase>.<seq>.<send unix ns>.<padding>"; only messages of the
-// current phase are counted, so a late message from an earlier phase cannot
-// pollute the next one.
+// data starts with "<phase>.<seq>.<send unix ns>." (the rest is padding up to
+// the payload size); only messages of the current phase are counted, so a
+// late message from an earlier phase cannot pollute the next one.
 var (
 	curPhase    atomic.Int64
 	curHist     atomic.Pointer[hist]
 	delivered   atomic.Uint64
 	stale       atomic.Uint64
+	malformed   atomic.Uint64
+	firstRecv   atomic.Int64 // unix ns of the earliest counted delivery of the phase
 	lastRecv    atomic.Int64 // unix ns of the latest counted delivery
 	closedEarly atomic.Uint64
 )
 
-func onData(b []byte) {
+// counter is one subscriber's view of the current phase: how many messages
+// it got, and how many arrived out of publish order (a sequence number not
+// above the previous one: reordering or a duplicate).
+type counter struct {
+	got      atomic.Int64
+	next     atomic.Int64
+	disorder atomic.Int64
+}
+
+func (c *counter) reset() {
+	c.got.Store(0)
+	c.next.Store(0)
+	c.disorder.Store(0)
+}
+
+func onData(b []byte, c *counter) {
 	now := time.Now().UnixNano()
-	// phase
 	i := bytes.IndexByte(b, '.')
 	if i <= 0 {
+		malformed.Add(1)
 		return
 	}
 	ph, err := strconv.ParseInt(string(b[:i]), 10, 64)
-	if err != nil || ph != curPhase.Load() {
+	if err != nil {
+		malformed.Add(1)
+		return
+	}
+	if ph != curPhase.Load() {
 		stale.Add(1)
 		return
 	}
 	rest := b[i+1:]
-	j := bytes.IndexByte(rest, '.') // seq
+	j := bytes.IndexByte(rest, '.')
 	if j < 0 {
+		malformed.Add(1)
+		return
+	}
+	seq, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+	if err != nil {
+		malformed.Add(1)
 		return
 	}
 	rest = rest[j+1:]
 	k := bytes.IndexByte(rest, '.')
 	if k < 0 {
+		malformed.Add(1)
 		return
 	}
 	ts, err := strconv.ParseInt(string(rest[:k]), 10, 64)
 	if err != nil {
+		malformed.Add(1)
 		return
 	}
 	curHist.Load().record(time.Duration(now - ts))
 	delivered.Add(1)
+	c.got.Add(1)
+	if seq < c.next.Load() {
+		c.disorder.Add(1)
+	} else {
+		c.next.Store(seq + 1)
+	}
 	for {
 		l := lastRecv.Load()
 		if now <= l || lastRecv.CompareAndSwap(l, now) {
 			break
 		}
 	}
+	for {
+		f := firstRecv.Load()
+		if (f != 0 && f <= now) || firstRecv.CompareAndSwap(f, now) {
+			break
+		}
+	}
 }
 
 // subscriber is one open subscription (a WebSocket or an SSE stream).
-type subscriber interface{ close() }
+type subscriber interface {
+	close()
+	counts() *counter
+}
 
 // dialer spreads client sockets over 127.0.0.2..127.0.0.(1+sources) so that
 // no source address runs out of ephemeral ports.
@@ -83,31 +128,46 @@ func (d *dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	return nd.DialContext(ctx, "tcp", addr)
 }
 
-// ---- WebSocket (our realtime protocol; the gws peer speaks the same) ----
+// ---- WebSocket: the native protocol (the gws peer speaks the same subset)
+// and the Pusher protocol. ----
 
 var (
-	evConnected  = []byte(`"event":"connected"`)
-	evSubscribed = []byte(`"event":"subscribed"`)
-	evMessage    = []byte(`"event":"message"`)
-	evError      = []byte(`"event":"error"`)
-	dataKey      = []byte(`"data":"`)
+	evConnected    = []byte(`"event":"connected"`)
+	evSubscribed   = []byte(`"event":"subscribed"`)
+	evMessage      = []byte(`"event":"message"`)
+	evError        = []byte(`"event":"error"`)
+	evEstablished  = []byte(`"event":"pusher:connection_established"`)
+	evSucceeded    = []byte(`"event":"pusher_internal:subscription_succeeded"`)
+	evPusherError  = []byte(`"event":"pusher:error"`)
+	evPusherPing   = []byte(`"event":"pusher:ping"`)
+	dataKey        = []byte(`"data":"`)
+	pusherPongJSON = `{"event":"pusher:pong","data":{}}`
 )
 
 type wsSub struct {
 	gws.BuiltinEventHandler
+	pusher  bool
 	channel string
 	state   int // 0 wait connected, 1 wait subscribed, 2 streaming
 	ready   chan error
 	conn    *gws.Conn
 	closing atomic.Bool
+	counter
+}
+
+func (s *wsSub) counts() *counter { return &s.counter }
+
+// signal reports the outcome of the handshake once; later reports are dropped.
+func (s *wsSub) signal(err error) {
+	select {
+	case s.ready <- err:
+	default:
+	}
 }
 
 func (s *wsSub) OnClose(c *gws.Conn, err error) {
 	if s.state < 2 {
-		select {
-		case s.ready <- fmt.Errorf("closed before subscribed: %v", err):
-		default:
-		}
+		s.signal(fmt.Errorf("closed before subscribed: %v", err))
 		return
 	}
 	if !s.closing.Load() {
@@ -115,22 +175,43 @@ func (s *wsSub) OnClose(c *gws.Conn, err error) {
 	}
 }
 
+// OnPing answers the server's WebSocket pings: the realtime hub closes a
+// client silent for two ping intervals.
+func (s *wsSub) OnPing(c *gws.Conn, payload []byte) { _ = c.WritePong(payload) }
+
 func (s *wsSub) OnMessage(c *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	b := m.Bytes()
+	if s.state == 2 {
+		if bytes.Contains(b, evMessage) {
+			i := bytes.Index(b, dataKey)
+			if i < 0 {
+				malformed.Add(1)
+				return
+			}
+			d := b[i+len(dataKey):]
+			if j := bytes.IndexByte(d, '"'); j >= 0 {
+				onData(d[:j], &s.counter)
+			}
+		} else if s.pusher && bytes.Contains(b, evPusherPing) {
+			_ = c.WriteString(pusherPongJSON)
+		}
+		return
+	}
+	if s.pusher {
+		switch {
+		case s.state == 0 && bytes.Contains(b, evEstablished):
+			s.state = 1
+			_ = c.WriteString(`{"event":"pusher:subscribe","data":{"channel":"` + s.channel + `","auth":""}}`)
+		case s.state == 1 && bytes.Contains(b, evSucceeded):
+			s.state = 2
+			s.signal(nil)
+		case bytes.Contains(b, evPusherError):
+			s.signal(fmt.Errorf("pusher:error: %s", b))
+		}
+		return
+	}
 	switch s.state {
-	case 2:
-		if !bytes.Contains(b, evMessage) {
-			return
-		}
-		i := bytes.Index(b, dataKey)
-		if i < 0 {
-			return
-		}
-		d := b[i+len(dataKey):]
-		if j := bytes.IndexByte(d, '"'); j >= 0 {
-			onData(d[:j])
-		}
 	case 0:
 		if bytes.Contains(b, evConnected) {
 			s.state = 1
@@ -140,9 +221,9 @@ func (s *wsSub) OnMessage(c *gws.Conn, m *gws.Message) {
 		switch {
 		case bytes.Contains(b, evSubscribed):
 			s.state = 2
-			s.ready <- nil
+			s.signal(nil)
 		case bytes.Contains(b, evError):
-			s.ready <- fmt.Errorf("subscribe refused: %s", b)
+			s.signal(fmt.Errorf("subscribe refused: %s", b))
 		}
 	}
 }
@@ -153,7 +234,9 @@ func (s *wsSub) close() {
 	_ = s.conn.NetConn().Close()
 }
 
-func connectWS(ctx context.Context, d *dialer, rawURL, channel string, id int) (subscriber, error) {
+var errRetry = errors.New("retryable")
+
+func connectWS(ctx context.Context, d *dialer, rawURL, channel string, id int, pusher bool) (subscriber, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -162,16 +245,22 @@ func connectWS(ctx context.Context, d *dialer, rawURL, channel string, id int) (
 	if err != nil {
 		return nil, err
 	}
-	s := &wsSub{channel: channel, ready: make(chan error, 1)}
+	s := &wsSub{channel: channel, ready: make(chan error, 1), pusher: pusher}
 	hdr := http.Header{}
-	hdr.Set("Cookie", "user=u"+strconv.Itoa(id))
+	if !pusher {
+		hdr.Set("Cookie", "user=u"+strconv.Itoa(id)) // bench/app/auth.php's user id
+	}
 	c, resp, err := gws.NewClientFromConn(s, &gws.ClientOption{
 		Addr:             rawURL,
 		RequestHeader:    hdr,
 		HandshakeTimeout: 15 * time.Second,
 	}, conn)
 	if err != nil {
+		_ = conn.Close()
 		if resp != nil {
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				return nil, fmt.Errorf("handshake: HTTP 503 (%w)", errRetry)
+			}
 			return nil, fmt.Errorf("handshake: HTTP %d", resp.StatusCode)
 		}
 		return nil, fmt.Errorf("handshake: %w", err)
@@ -186,7 +275,7 @@ func connectWS(ctx context.Context, d *dialer, rawURL, channel string, id int) (
 		}
 	case <-time.After(15 * time.Second):
 		_ = conn.Close()
-		return nil, errors.New("timeout waiting for connected/subscribed")
+		return nil, errors.New("timeout waiting for the connection and subscription frames")
 	}
 	return s, nil
 }
@@ -196,7 +285,10 @@ func connectWS(ctx context.Context, d *dialer, rawURL, channel string, id int) (
 type sseSub struct {
 	conn    net.Conn
 	closing atomic.Bool
+	counter
 }
+
+func (s *sseSub) counts() *counter { return &s.counter }
 
 func (s *sseSub) close() {
 	s.closing.Store(true)
@@ -242,7 +334,7 @@ func connectSSE(ctx context.Context, d *dialer, rawURL string) (subscriber, erro
 				return
 			}
 			if bytes.HasPrefix(line, prefix) {
-				onData(bytes.TrimRight(line[len(prefix):], "\r\n"))
+				onData(bytes.TrimRight(line[len(prefix):], "\r\n"), &s.counter)
 			}
 		}
 	}()
@@ -255,21 +347,24 @@ type setupResult struct {
 	Requested   int     `json:"requested"`
 	OK          int     `json:"ok"`
 	Failed      int     `json:"failed"`
+	Retries     int     `json:"retries_after_503"`
 	FirstError  string  `json:"first_error,omitempty"`
 	Concurrency int     `json:"concurrency"`
 	Seconds     float64 `json:"seconds"`
 	PerSecond   float64 `json:"per_second"`
 }
 
+// connectMany opens n subscribers, concurrency attempts in flight. A
+// handshake answered 503 (realtime: every endpoint_concurrency slot busy
+// for 1 s) is retried up to 5 times; retries are counted.
 func connectMany(kind string, d *dialer, rawURL, channel string, n, concurrency, idBase int) ([]subscriber, setupResult) {
 	ctx := context.Background()
 	subs := make([]subscriber, n)
-	var next atomic.Int64
-	var failed atomic.Int64
+	var next, failed, retries atomic.Int64
 	var firstErr atomic.Pointer[string]
 	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < concurrency; w++ {
+	for w := 0; w < min(concurrency, n); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -280,10 +375,20 @@ func connectMany(kind string, d *dialer, rawURL, channel string, n, concurrency,
 				}
 				var s subscriber
 				var err error
-				if kind == "sse" {
-					s, err = connectSSE(ctx, d, rawURL)
-				} else {
-					s, err = connectWS(ctx, d, rawURL, channel, idBase+i)
+				for attempt := 0; ; attempt++ {
+					switch kind {
+					case "sse":
+						s, err = connectSSE(ctx, d, rawURL)
+					case "pusher":
+						s, err = connectWS(ctx, d, rawURL, channel, idBase+i, true)
+					default:
+						s, err = connectWS(ctx, d, rawURL, channel, idBase+i, false)
+					}
+					if err == nil || !errors.Is(err, errRetry) || attempt == 5 {
+						break
+					}
+					retries.Add(1)
+					time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
 				}
 				if err != nil {
 					failed.Add(1)
@@ -303,12 +408,12 @@ func connectMany(kind string, d *dialer, rawURL, channel string, n, concurrency,
 			out = append(out, s)
 		}
 	}
-	r := setupResult{Requested: n, OK: len(out), Failed: int(failed.Load()), Concurrency: concurrency, Seconds: el}
+	r := setupResult{Requested: n, OK: len(out), Failed: int(failed.Load()), Retries: int(retries.Load()), Concurrency: concurrency, Seconds: el}
 	if el > 0 {
 		r.PerSecond = float64(len(out)) / el
 	}
 	if p := firstErr.Load(); p != nil {
-		r.FirstError = *p
+		r.FirstError = strings.TrimSpace(*p)
 	}
 	return out, r
 }

@@ -73,8 +73,9 @@ func (h *hist) quantile(q float64) float64 {
 type latencySummary struct {
 	Count uint64  `json:"count"`
 	P50   float64 `json:"p50_us"`
-	P95   float64 `json:"p95_us"`
+	P90   float64 `json:"p90_us"`
 	P99   float64 `json:"p99_us"`
+	P999  float64 `json:"p999_us"`
 	Max   float64 `json:"max_us"`
 }
 
@@ -82,8 +83,9 @@ func (h *hist) summary() latencySummary {
 	return latencySummary{
 		Count: h.count.Load(),
 		P50:   h.quantile(0.50),
-		P95:   h.quantile(0.95),
+		P90:   h.quantile(0.90),
 		P99:   h.quantile(0.99),
+		P999:  h.quantile(0.999),
 		Max:   float64(h.max.Load()) / 1e3,
 	}
 }

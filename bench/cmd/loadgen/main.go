@@ -6,13 +6,22 @@
 //	loadgen report FILE.json...      print the markdown tables and ratios
 //
 // The same process design is used for every system: one process, one
-// goroutine-per-connection client (gws for WebSockets, a raw HTTP/1.1 reader
-// for Server-Sent Events), client sockets spread over 127.0.0.2..N, and an
-// open-loop publisher that stamps each message with its send time.
+// goroutine-per-connection client (gws for WebSockets, native or Pusher
+// protocol; a raw HTTP/1.1 reader for Server-Sent Events), client sockets
+// spread over 127.0.0.2..N. Messages are published by a loop inside the
+// server process (a PHP request looping over broadcast() or
+// mercure_publish(), or a Go handler looping over its fan-out), so that the
+// cost measured is the hub's, not one HTTP request per message. Every
+// message carries "<phase>.<seq>.<unix ns>." in its first bytes; each
+// subscriber counts what it receives, so losses, duplicates and reordering
+// are checked per subscriber.
+//
+// Exit status of run: 0 when every scenario ran and every subscriber got
+// every message; 3 when a check failed (the JSON is written either way);
+// 1 when the run could not start.
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -22,10 +31,9 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -43,7 +51,7 @@ func main() {
 		fmt.Println(l.Addr().(*net.TCPAddr).Port)
 		_ = l.Close()
 	case "run":
-		run(os.Args[2:])
+		os.Exit(run(os.Args[2:]))
 	case "report":
 		report(os.Args[2:])
 	default:
@@ -61,57 +69,66 @@ func logf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "[loadgen %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 }
 
-// ---- publishing ----
+// ---- the in-process publisher loop ----
 
-type publisher struct {
-	Name   string // label in the report
+// loopResult is the JSON answer of bench/app/publish_loop.php,
+// bench/app/mercure_publish_loop.php and gwspeer's /publish-loop. Seconds
+// is measured inside the server (hrtime in PHP, the monotonic clock in Go)
+// around the loop only.
+type loopResult struct {
+	Calls      int     `json:"calls"`
+	Errors     int     `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"`
+	Seconds    float64 `json:"seconds"`
+	MaxLagMS   float64 `json:"max_lag_ms"` // paced loops: latest send after its scheduled time
+}
+
+type loopPublisher struct {
+	Name   string
 	URL    string
-	JSON   bool // admin API: {"channel":..., "message":...}; otherwise a form POST channel=&message=
 	client *http.Client
 }
 
-func newPublisher(name, u string, asJSON bool) *publisher {
-	tr := &http.Transport{
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	return &publisher{Name: name, URL: u, JSON: asJSON, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+func newLoopPublisher(name, u string) *loopPublisher {
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
+	return &loopPublisher{Name: name, URL: u, client: &http.Client{Transport: tr}}
 }
 
-func (p *publisher) publish(channel, message string) error {
-	var body io.Reader
-	var ct string
-	if p.JSON {
-		b, _ := json.Marshal(map[string]string{"channel": channel, "message": message})
-		body, ct = bytes.NewReader(b), "application/json"
-	} else {
-		body, ct = strings.NewReader(url.Values{"channel": {channel}, "message": {message}}.Encode()), "application/x-www-form-urlencoded"
+// run asks the server to publish n messages of size bytes on channel; rate
+// 0 publishes back to back, rate > 0 sends message i at start + i/rate and
+// stamps it with that scheduled time.
+func (p *loopPublisher) run(channel string, phase int64, n, size int, rate float64) (loopResult, error) {
+	var res loopResult
+	timeout := 10 * time.Minute
+	if rate > 0 {
+		timeout = time.Duration(float64(n)/rate*float64(time.Second)) + 2*time.Minute
 	}
-	req, err := http.NewRequest(http.MethodPost, p.URL, body)
+	form := url.Values{
+		"n": {strconv.Itoa(n)}, "size": {strconv.Itoa(size)}, "channel": {channel},
+		"phase": {strconv.FormatInt(phase, 10)}, "rate": {strconv.FormatFloat(rate, 'f', -1, 64)},
+	}
+	req, err := http.NewRequest(http.MethodPost, p.URL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return res, err
 	}
-	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	p.client.Timeout = timeout
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return err
+		return res, err
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	_ = resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("publisher loop: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
-	return nil
-}
-
-var padding string
-
-const adminPublisher = "admin API POST /realtime/broadcast"
-
-func message(phase int64, seq int) string {
-	return strconv.FormatInt(phase, 10) + "." + strconv.Itoa(seq) + "." + strconv.FormatInt(time.Now().UnixNano(), 10) + "." + padding
+	if err := json.Unmarshal(b, &res); err != nil {
+		return res, fmt.Errorf("publisher loop: answer is not the expected JSON (%v): %.200s", err, b)
+	}
+	if res.Calls != n {
+		return res, fmt.Errorf("publisher loop: asked for %d calls, made %d", n, res.Calls)
+	}
+	return res, nil
 }
 
 // ---- process probes ----
@@ -153,49 +170,71 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// ---- phases ----
+// ---- one measured phase ----
 
-type fanoutResult struct {
+// Phase ids (stable: the report looks them up).
+const (
+	phaseWarm    = "warm-up"
+	phaseM2Big   = "M2-big"   // burst to N_BIG subscribers (also: publisher calls/s at N_BIG)
+	phaseM2Small = "M2-small" // burst to N_SMALL subscribers (also M6 at N_SMALL)
+	phaseM6Zero  = "M6-0"     // publisher loop on a channel nobody subscribes to
+)
+
+// m3ID is the id of the paced open-loop phase at n (requested) subscribers.
+func m3ID(n int) string { return "M3-" + strconv.Itoa(n) }
+
+type phaseResult struct {
+	ID             string         `json:"id"`
 	Subscribers    int            `json:"subscribers"`
-	Publisher      string         `json:"publisher"`
-	Rate           int            `json:"rate_per_s"`
-	Seconds        float64        `json:"seconds"`
-	Published      int            `json:"published_ok"`
-	PublishErrors  int            `json:"publish_errors"`
-	FirstPubError  string         `json:"first_publish_error,omitempty"`
+	Channel        string         `json:"channel"`
+	Rate           float64        `json:"rate_per_s"` // 0: back to back
+	Requested      int            `json:"calls_requested"`
+	Pub            loopResult     `json:"publisher"`
+	PubError       string         `json:"publisher_error,omitempty"`
+	CallsPerSec    float64        `json:"calls_per_second"`    // Pub.Calls / Pub.Seconds (as measured inside the server)
+	OKPerSec       float64        `json:"ok_calls_per_second"` // calls that did not throw / Pub.Seconds
 	Expected       uint64         `json:"expected_deliveries"`
 	Delivered      uint64         `json:"delivered"`
-	DeliveryRatio  float64        `json:"delivery_ratio"`
-	Latency        latencySummary `json:"latency"`
-	PublishLatency latencySummary `json:"publish_request_latency"`
-	ServerCPU      float64        `json:"server_cpu_seconds"`
+	Lost           uint64         `json:"lost"`
+	SubsShort      int            `json:"subscribers_missing_messages"`
+	SubsExtra      int            `json:"subscribers_with_extra_messages"`
+	Disorder       int64          `json:"out_of_order"`
+	Stale          uint64         `json:"stale_from_earlier_phase"`
+	Malformed      uint64         `json:"malformed"`
 	ClosedEarly    uint64         `json:"subscribers_closed_during_phase"`
+	DeliverSeconds float64        `json:"first_to_last_delivery_seconds"`
+	DeliveriesPerS float64        `json:"deliveries_per_second"`
+	Latency        latencySummary `json:"latency"` // receive time − time stamped in the message
+	ServerCPU      float64        `json:"server_cpu_seconds"`
+	LoadgenCPU     float64        `json:"loadgen_cpu_seconds"`
+	WallSeconds    float64        `json:"wall_seconds"`
 	LoadAvg        string         `json:"loadavg_after"`
+	Problems       []string       `json:"problems,omitempty"` // failed checks
+	Notes          []string       `json:"notes,omitempty"`    // reported, not failed
 }
 
-type burstResult struct {
-	Subscribers      int            `json:"subscribers"`
-	Publisher        string         `json:"publisher"`
-	Messages         int            `json:"messages"`
-	Concurrency      int            `json:"publish_concurrency"`
-	Published        int            `json:"published_ok"`
-	PublishErrors    int            `json:"publish_errors"`
-	FirstPubError    string         `json:"first_publish_error,omitempty"`
-	PublishSeconds   float64        `json:"publish_seconds"`
-	PublishPerSecond float64        `json:"publishes_per_second"`
-	Expected         uint64         `json:"expected_deliveries"`
-	Delivered        uint64         `json:"delivered"`
-	DeliveryRatio    float64        `json:"delivery_ratio"`
-	DeliverSeconds   float64        `json:"deliver_seconds"`
-	DeliveredPerSec  float64        `json:"deliveries_per_second"`
-	Latency          latencySummary `json:"latency"`
-	ServerCPU        float64        `json:"server_cpu_seconds"`
+type runner struct {
+	pid     int
+	pub     *loopPublisher
+	size    int
+	quiet   time.Duration
+	maxWait time.Duration
 }
 
-func newPhase() int64 {
+// newPhase starts counting a new phase: the phase number moves on first (a
+// message of the previous phase arriving later is counted as stale, not
+// delivered), then every subscriber's counters and the shared ones are
+// reset, before anything of the new phase is published.
+func newPhase(subs []subscriber) int64 {
 	ph := curPhase.Add(1)
 	curHist.Store(newHist())
+	for _, s := range subs {
+		s.counts().reset()
+	}
 	delivered.Store(0)
+	stale.Store(0)
+	malformed.Store(0)
+	firstRecv.Store(0)
 	lastRecv.Store(0)
 	closedEarly.Store(0)
 	return ph
@@ -217,112 +256,86 @@ func drain(expected uint64, quiet, max time.Duration) {
 		} else if time.Since(lastChange) > quiet {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func fanout(pid int, subs int, p *publisher, channel string, rate int, dur time.Duration) fanoutResult {
-	ph := newPhase()
-	pubHist := newHist()
-	n := int(float64(rate) * dur.Seconds())
-	var ok, fails atomic.Int64
-	var firstErr atomic.Pointer[string]
-	var wg sync.WaitGroup
-	cpu0 := cpuSeconds(pid)
-	interval := time.Second / time.Duration(rate)
+func (r *runner) phase(id string, subs []subscriber, channel string, n int, rate float64) phaseResult {
+	ph := newPhase(subs)
+	cpu0, self0 := cpuSeconds(r.pid), cpuSeconds(os.Getpid())
 	start := time.Now()
-	for i := 0; i < n; i++ {
-		// open loop: message i is due at start + i*interval, whatever the
-		// previous publishes are doing.
-		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
-			time.Sleep(d)
+	res, err := r.pub.run(channel, ph, n, r.size, rate)
+	p := phaseResult{ID: id, Subscribers: len(subs), Channel: channel, Rate: rate, Requested: n, Pub: res}
+	ok := 0
+	if err != nil {
+		p.PubError = err.Error()
+		p.Problems = append(p.Problems, "publisher: "+err.Error())
+	} else {
+		ok = res.Calls - res.Errors
+		if res.Seconds > 0 {
+			p.CallsPerSec = float64(res.Calls) / res.Seconds
+			p.OKPerSec = float64(ok) / res.Seconds
 		}
-		wg.Add(1)
-		go func(seq int) {
-			defer wg.Done()
-			t := time.Now()
-			if err := p.publish(channel, message(ph, seq)); err != nil {
-				fails.Add(1)
-				msg := err.Error()
-				firstErr.CompareAndSwap(nil, &msg)
-				return
+		if res.Errors > 0 {
+			msg := fmt.Sprintf("%d of %d publish calls threw, first: %s", res.Errors, res.Calls, res.FirstError)
+			if id == phaseM6Zero {
+				// M6 saturates the publisher on purpose: a refusal under
+				// overload (hand-off queue full) is reported, not a failure.
+				p.Notes = append(p.Notes, msg)
+			} else {
+				p.Problems = append(p.Problems, msg)
 			}
-			pubHist.record(time.Since(t))
-			ok.Add(1)
-		}(i)
+		}
 	}
-	wg.Wait()
-	el := time.Since(start).Seconds()
-	expected := uint64(ok.Load()) * uint64(subs)
-	drain(expected, 3*time.Second, 15*time.Second)
-	r := fanoutResult{
-		Subscribers: subs, Publisher: p.Name, Rate: rate, Seconds: el,
-		Published: int(ok.Load()), PublishErrors: int(fails.Load()),
-		Expected: expected, Delivered: delivered.Load(),
-		Latency: curHist.Load().summary(), PublishLatency: pubHist.summary(),
-		ServerCPU: cpuSeconds(pid) - cpu0, ClosedEarly: closedEarly.Load(), LoadAvg: loadavg(),
+	p.Expected = uint64(ok) * uint64(len(subs))
+	if err != nil {
+		// unknown number published: wait for the traffic to stop
+		drain(^uint64(0), r.quiet, r.maxWait)
+	} else {
+		drain(p.Expected, r.quiet, r.maxWait)
 	}
-	if expected > 0 {
-		r.DeliveryRatio = float64(r.Delivered) / float64(expected)
+	p.WallSeconds = time.Since(start).Seconds()
+	p.ServerCPU = cpuSeconds(r.pid) - cpu0
+	p.LoadgenCPU = cpuSeconds(os.Getpid()) - self0
+	p.Delivered = delivered.Load()
+	p.Stale, p.Malformed, p.ClosedEarly = stale.Load(), malformed.Load(), closedEarly.Load()
+	p.Latency = curHist.Load().summary()
+	for _, s := range subs {
+		c := s.counts()
+		got := c.got.Load()
+		switch {
+		case got < int64(ok):
+			p.SubsShort++
+			p.Lost += uint64(int64(ok) - got)
+		case got > int64(ok):
+			p.SubsExtra++
+		}
+		p.Disorder += c.disorder.Load()
 	}
-	if e := firstErr.Load(); e != nil {
-		r.FirstPubError = *e
+	if f, l := firstRecv.Load(), lastRecv.Load(); f > 0 && l > f {
+		p.DeliverSeconds = float64(l-f) / 1e9
+		p.DeliveriesPerS = float64(p.Delivered) / p.DeliverSeconds
 	}
-	return r
+	p.LoadAvg = loadavg()
+	if p.Lost > 0 {
+		p.Problems = append(p.Problems, fmt.Sprintf("%d message(s) lost: %d of %d subscribers missed some (delivered %d of %d)", p.Lost, p.SubsShort, len(subs), p.Delivered, p.Expected))
+	}
+	if p.SubsExtra > 0 {
+		p.Problems = append(p.Problems, fmt.Sprintf("%d subscriber(s) got more messages than were published (duplicates)", p.SubsExtra))
+	}
+	if p.Disorder > 0 {
+		p.Problems = append(p.Problems, fmt.Sprintf("%d message(s) arrived out of publish order", p.Disorder))
+	}
+	if p.ClosedEarly > 0 {
+		p.Problems = append(p.Problems, fmt.Sprintf("%d subscriber(s) were closed by the server during the phase", p.ClosedEarly))
+	}
+	if p.Malformed > 0 {
+		p.Problems = append(p.Problems, fmt.Sprintf("%d frame(s) could not be parsed", p.Malformed))
+	}
+	return p
 }
 
-func burst(pid int, subs int, p *publisher, channel string, msgs, conc int) burstResult {
-	ph := newPhase()
-	var next, ok, fails atomic.Int64
-	var firstErr atomic.Pointer[string]
-	var wg sync.WaitGroup
-	cpu0 := cpuSeconds(pid)
-	start := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= msgs {
-					return
-				}
-				if err := p.publish(channel, message(ph, i)); err != nil {
-					fails.Add(1)
-					msg := err.Error()
-					firstErr.CompareAndSwap(nil, &msg)
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	pubEl := time.Since(start).Seconds()
-	expected := uint64(ok.Load()) * uint64(subs)
-	drain(expected, 3*time.Second, 30*time.Second)
-	r := burstResult{
-		Subscribers: subs, Publisher: p.Name, Messages: msgs, Concurrency: conc,
-		Published: int(ok.Load()), PublishErrors: int(fails.Load()),
-		PublishSeconds: pubEl, PublishPerSecond: float64(ok.Load()) / pubEl,
-		Expected: expected, Delivered: delivered.Load(),
-		Latency:   curHist.Load().summary(),
-		ServerCPU: cpuSeconds(pid) - cpu0,
-	}
-	if lr := lastRecv.Load(); lr > 0 {
-		r.DeliverSeconds = float64(lr-start.UnixNano()) / 1e9
-		r.DeliveredPerSec = float64(r.Delivered) / r.DeliverSeconds
-	}
-	if expected > 0 {
-		r.DeliveryRatio = float64(r.Delivered) / float64(expected)
-	}
-	if e := firstErr.Load(); e != nil {
-		r.FirstPubError = *e
-	}
-	return r
-}
-
-func parseRates(s string) []int {
+func parseInts(s string) []int {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		if f = strings.TrimSpace(f); f == "" {
@@ -330,7 +343,7 @@ func parseRates(s string) []int {
 		}
 		n, err := strconv.Atoi(f)
 		if err != nil || n <= 0 {
-			fatal(fmt.Errorf("bad rate %q", f))
+			fatal(fmt.Errorf("bad number %q", f))
 		}
 		out = append(out, n)
 	}
@@ -340,137 +353,222 @@ func parseRates(s string) []int {
 // ---- the whole scenario against one server ----
 
 type systemResult struct {
-	System       string         `json:"system"`
-	Label        string         `json:"label"`
-	Client       string         `json:"client"`
-	ServerPID    int            `json:"server_pid"`
-	LoadAvgStart string         `json:"loadavg_start"`
-	LoadAvgEnd   string         `json:"loadavg_end"`
-	Setup        setupResult    `json:"setup"`
-	IdleConns    int            `json:"idle_conns"`
-	RSSBeforeKiB int64          `json:"rss_before_kib"`
-	RSSIdleKiB   int64          `json:"rss_idle_kib"`
-	KiBPerConn   float64        `json:"kib_per_conn"`
-	Fanout       []fanoutResult `json:"fanout"`
-	Burst        []burstResult  `json:"burst"`
-	PayloadBytes int            `json:"payload_bytes"`
-	GoMaxProcs   int            `json:"loadgen_gomaxprocs"`
-	Errors       []string       `json:"errors,omitempty"`
-	WallSeconds  float64        `json:"wall_seconds"`
+	System       string        `json:"system"`
+	Label        string        `json:"label"`
+	Publisher    string        `json:"publisher"`
+	Client       string        `json:"client"`
+	Run          int           `json:"run"` // position in the run order
+	Started      string        `json:"started"`
+	ServerPID    int           `json:"server_pid"`
+	Pinning      string        `json:"pinning"`
+	LoadAvgStart string        `json:"loadavg_start"`
+	LoadAvgEnd   string        `json:"loadavg_end"`
+	PayloadBytes int           `json:"payload_bytes"`
+	Config       runConfig     `json:"config"`
+	GoMaxProcs   int           `json:"loadgen_gomaxprocs"`
+	Setup        setupResult   `json:"setup"` // connecting the N_BIG sample
+	IdleConns    int           `json:"idle_conns"`
+	IdleSeconds  float64       `json:"rss_read_seconds_after_last_subscribed"`
+	RSSBeforeKiB int64         `json:"rss_before_kib"`
+	RSSIdleKiB   int64         `json:"rss_idle_kib"`
+	KiBPerConn   float64       `json:"kib_per_conn"`
+	Phases       []phaseResult `json:"phases"`
+	Problems     []string      `json:"problems,omitempty"`
+	Notes        []string      `json:"notes,omitempty"`
+	WallSeconds  float64       `json:"wall_seconds"`
 }
 
-func run(args []string) {
+// runConfig is the sizes of the run (the report names its metrics with them).
+type runConfig struct {
+	NBig       int     `json:"n_big"`
+	MsgsBig    int     `json:"msgs_big"`
+	NSmall     int     `json:"n_small"`
+	MsgsSmall  int     `json:"msgs_small"`
+	M3Subs     []int   `json:"m3_subs"`
+	M3Rate     float64 `json:"m3_rate"`
+	M3Seconds  float64 `json:"m3_seconds"`
+	M6Calls    int     `json:"m6_calls"`
+	IdleWaitS  float64 `json:"idle_wait_seconds"`
+	QuietS     float64 `json:"quiet_seconds"`
+	Concurrent int     `json:"connect_concurrency"`
+}
+
+func (r *systemResult) phase(id string) *phaseResult {
+	for i := range r.Phases {
+		if p := &r.Phases[i]; p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+func run(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
-	system := fs.String("system", "", "system key: realtime | mercure | gws")
+	system := fs.String("system", "", "system key: gws | realtime | realtime-pusher | mercure")
 	label := fs.String("label", "", "label in the report")
-	kind := fs.String("client", "ws", "subscriber kind: ws | sse")
-	subURL := fs.String("sub", "", "subscribe URL (ws://.../ws or http://.../.well-known/mercure?topic=bench)")
-	pubURL := fs.String("pub", "", "publish URL (form POST channel=&message=)")
+	kind := fs.String("client", "ws", "subscriber kind: ws (native protocol) | pusher | sse")
+	subURL := fs.String("sub", "", "subscribe URL (ws://.../ws, ws://.../app/KEY?protocol=7, http://.../.well-known/mercure?topic=bench)")
+	pubURL := fs.String("pub", "", "publisher loop URL (POST n, size, channel, phase, rate → JSON)")
 	pubName := fs.String("pub-name", "", "publisher label")
-	adminURL := fs.String("admin-pub", "", "optional second publisher: JSON POST (the realtime admin API)")
 	pid := fs.Int("pid", 0, "server process id (RSS and CPU probes)")
-	channel := fs.String("channel", "bench", "channel / topic")
-	nBig := fs.Int("n-big", 10000, "subscribers of the large fan-out (also the memory and setup sample)")
-	rateBig := fs.String("rate-big", "1,10", "publishes/s of the large fan-out (comma-separated: one phase each)")
-	nSmall := fs.Int("n-small", 1000, "subscribers of the small fan-out and of the burst")
-	rateSmall := fs.String("rate-small", "10,100", "publishes/s of the small fan-out (comma-separated: one phase each)")
-	dur := fs.Duration("duration", 10*time.Second, "publish duration of each fan-out")
-	burstN := fs.Int("burst", 2000, "messages in the throughput burst")
-	burstC := fs.Int("burst-concurrency", 8, "concurrent publish requests in the burst")
+	runNo := fs.Int("run", 1, "position of this run in the run order")
+	pinning := fs.String("pinning", "", "how server and load generator are pinned (for the report)")
+	channel := fs.String("channel", "bench", "channel / topic of the subscribers")
+	empty := fs.String("empty-channel", "bench-nobody", "channel nobody subscribes to (M6 at 0 subscribers)")
+	nBig := fs.Int("n-big", 10000, "subscribers of M1 (idle memory) and of the large M2 burst")
+	msgsBig := fs.Int("msgs-big", 100, "messages of the large M2 burst")
+	nSmall := fs.Int("n-small", 1000, "subscribers of the small M2 burst (0: skip)")
+	msgsSmall := fs.Int("msgs-small", 1000, "messages of the small M2 burst")
+	m3Subs := fs.String("m3-subs", "100,1000", "subscriber counts of the M3 latency phases (comma-separated)")
+	m3Rate := fs.Float64("m3-rate", 20, "M3 publishes per second")
+	m3Dur := fs.Duration("m3-duration", 10*time.Second, "M3 publishing duration")
+	m6Calls := fs.Int("m6-calls", 200000, "publisher loop calls of M6 at 0 subscribers")
+	size := fs.Int("size", 256, "message payload bytes (timestamp header included)")
+	idleWait := fs.Duration("idle-wait", 5*time.Second, "M1: read RSS this long after the last subscription is confirmed")
+	quiet := fs.Duration("quiet", 3*time.Second, "a phase ends when nothing arrived for this long (or everything did)")
+	maxWait := fs.Duration("max-drain", 5*time.Minute, "longest wait for the deliveries of one phase")
+	settle := fs.Duration("settle", 2*time.Second, "pause after closing connections")
 	connC := fs.Int("connect-concurrency", 64, "concurrent connection attempts")
 	sources := fs.Int("sources", 8, "client source addresses 127.0.0.2..")
-	payload := fs.Int("payload", 64, "padding bytes added to each message")
+	warmMsgs := fs.Int("warm-msgs", 200, "messages of the warm-up burst (10 subscribers)")
 	out := fs.String("out", "", "JSON result file")
 	_ = fs.Parse(args)
 	if *system == "" || *subURL == "" || *pubURL == "" || *pid == 0 || *out == "" {
 		fatal(fmt.Errorf("run needs -system, -sub, -pub, -pid and -out"))
 	}
-	padding = strings.Repeat("x", *payload)
-	bigRates, smallRates := parseRates(*rateBig), parseRates(*rateSmall)
-	d := &dialer{sources: *sources}
-	res := systemResult{System: *system, Label: *label, Client: *kind, ServerPID: *pid, LoadAvgStart: loadavg(), PayloadBytes: *payload, GoMaxProcs: runtime.GOMAXPROCS(0)}
-	wall := time.Now()
-	pubs := []*publisher{newPublisher(*pubName, *pubURL, false)}
-	if *adminURL != "" {
-		pubs = append(pubs, newPublisher(adminPublisher, *adminURL, true))
+	m3 := parseInts(*m3Subs)
+	slices.Sort(m3)
+	m3 = slices.Compact(m3)
+	sizes := slices.Clone(m3)
+	if *nSmall > 0 {
+		sizes = append(sizes, *nSmall)
 	}
-	save := func() {
+	slices.Sort(sizes)
+	sizes = slices.Compact(sizes)
+
+	d := &dialer{sources: *sources}
+	res := systemResult{
+		System: *system, Label: *label, Publisher: *pubName, Client: *kind, Run: *runNo, ServerPID: *pid, Pinning: *pinning,
+		Started: time.Now().UTC().Format("2006-01-02 15:04:05 UTC"), LoadAvgStart: loadavg(), PayloadBytes: *size, GoMaxProcs: runtime.GOMAXPROCS(0),
+		Config: runConfig{NBig: *nBig, MsgsBig: *msgsBig, NSmall: *nSmall, MsgsSmall: *msgsSmall, M3Subs: m3, M3Rate: *m3Rate,
+			M3Seconds: m3Dur.Seconds(), M6Calls: *m6Calls, IdleWaitS: idleWait.Seconds(), QuietS: quiet.Seconds(), Concurrent: *connC},
+	}
+	wall := time.Now()
+	r := &runner{pid: *pid, pub: newLoopPublisher(*pubName, *pubURL), size: *size, quiet: *quiet, maxWait: *maxWait}
+	save := func() int {
 		res.LoadAvgEnd = loadavg()
 		res.WallSeconds = time.Since(wall).Seconds()
+		for _, p := range res.Phases {
+			for _, pr := range p.Problems {
+				res.Problems = append(res.Problems, fmt.Sprintf("%s (%d subscribers): %s", p.ID, p.Subscribers, pr))
+			}
+			for _, n := range p.Notes {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s (%d subscribers): %s", p.ID, p.Subscribers, n))
+			}
+		}
 		b, _ := json.MarshalIndent(res, "", "  ")
 		if err := os.WriteFile(*out, b, 0o644); err != nil {
 			fatal(err)
 		}
+		for _, n := range res.Notes {
+			logf("%s: note: %s", *system, n)
+		}
+		if len(res.Problems) > 0 {
+			for _, p := range res.Problems {
+				logf("%s: FAILED CHECK: %s", *system, p)
+			}
+			return 3
+		}
+		return 0
+	}
+	add := func(p phaseResult) {
+		rate := "back to back"
+		if p.Rate > 0 {
+			rate = fmt.Sprintf("%g/s", p.Rate)
+		}
+		logf("%s:   %s: %d calls (%s) in %.3fs in the server = %.0f calls/s; delivered %d/%d, %.0f deliveries/s; p50 %.2fms p99 %.2fms p99.9 %.2fms",
+			*system, p.ID, p.Pub.Calls, rate, p.Pub.Seconds, p.CallsPerSec, p.Delivered, p.Expected, p.DeliveriesPerS,
+			p.Latency.P50/1000, p.Latency.P99/1000, p.Latency.P999/1000)
+		res.Phases = append(res.Phases, p)
+	}
+	connect := func(n, idBase int, what string) ([]subscriber, setupResult) {
+		subs, s := connectMany(*kind, d, *subURL, *channel, n, *connC, idBase)
+		logf("%s: %s: %d/%d connected and subscribed in %.2fs (%d failed, %d retries after 503)%s", *system, what, s.OK, n, s.Seconds, s.Failed, s.Retries,
+			map[bool]string{true: ", first error: " + s.FirstError, false: ""}[s.FirstError != ""])
+		if s.Failed > 0 {
+			res.Problems = append(res.Problems, fmt.Sprintf("%s: %d of %d connections failed, first error: %s", what, s.Failed, n, s.FirstError))
+		}
+		return subs, s
 	}
 
-	// Warm-up: start PHP threads, fill connection pools, touch every code path.
+	// 0. Warm-up: PHP threads, connection pools, every code path once.
 	logf("%s: warm-up", *system)
-	warm, ws := connectMany(*kind, d, *subURL, *channel, 10, 10, 900000)
+	warm, ws := connect(10, 900000, "warm-up")
 	if ws.OK == 0 {
-		res.Errors = append(res.Errors, "warm-up: no subscriber could connect: "+ws.FirstError)
-		save()
-		fatal(fmt.Errorf("warm-up failed: %s", ws.FirstError))
+		res.Problems = append(res.Problems, "warm-up: no subscriber could connect: "+ws.FirstError)
+		return save()
 	}
-	for _, p := range pubs {
-		b := burst(*pid, len(warm), p, *channel, 50, 4)
-		if b.PublishErrors > 0 {
-			res.Errors = append(res.Errors, fmt.Sprintf("warm-up via %s: %d publish errors, first: %s", p.Name, b.PublishErrors, b.FirstPubError))
-		}
+	wp := r.phase(phaseWarm, warm, *channel, *warmMsgs, 0)
+	if wp.PubError != "" {
+		res.Phases = append(res.Phases, wp)
+		closeAll(warm)
+		return save()
 	}
+	add(wp)
+	add(r.phase(phaseWarm, nil, *empty, min(*m6Calls, 1000), 0))
 	closeAll(warm)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(*settle)
 	runtime.GC()
 
-	// 1. connection setup + idle memory with nBig subscribers.
+	// 1. M1: idle memory per subscribed connection, N_BIG connections.
 	res.RSSBeforeKiB = rssKiB(*pid)
-	logf("%s: connecting %d subscribers", *system, *nBig)
-	subs, setup := connectMany(*kind, d, *subURL, *channel, *nBig, *connC, 0)
+	logf("%s: M1: connecting %d subscribers (server RSS before: %.1f MiB)", *system, *nBig, float64(res.RSSBeforeKiB)/1024)
+	subs, setup := connect(*nBig, 0, "M1 connect")
 	res.Setup = setup
-	logf("%s: %d connected in %.2fs (%d failed, first error: %s)", *system, setup.OK, setup.Seconds, setup.Failed, setup.FirstError)
-	time.Sleep(3 * time.Second)
+	ready := time.Now()
+	time.Sleep(*idleWait)
 	res.IdleConns = len(subs)
 	res.RSSIdleKiB = rssKiB(*pid)
+	res.IdleSeconds = time.Since(ready).Seconds()
 	if len(subs) > 0 {
 		res.KiBPerConn = float64(res.RSSIdleKiB-res.RSSBeforeKiB) / float64(len(subs))
 	}
+	logf("%s: M1: RSS %.1f MiB %.1f s after the last subscription: %.2f KiB per connection", *system, float64(res.RSSIdleKiB)/1024, res.IdleSeconds, res.KiBPerConn)
 
-	// 2. fan-out to nBig.
-	for _, rate := range bigRates {
-		for _, p := range pubs {
-			logf("%s: fan-out to %d at %d/s for %s via %s", *system, len(subs), rate, *dur, p.Name)
-			f := fanout(*pid, len(subs), p, *channel, rate, *dur)
-			logf("%s:   delivered %d/%d p50 %.0fµs p99 %.0fµs", *system, f.Delivered, f.Expected, f.Latency.P50, f.Latency.P99)
-			res.Fanout = append(res.Fanout, f)
-			time.Sleep(time.Second)
-		}
+	// 2. M2 at N_BIG: one back-to-back burst, deliveries/s and loss check.
+	if len(subs) > 0 && *msgsBig > 0 {
+		logf("%s: M2: %d messages to %d subscribers", *system, *msgsBig, len(subs))
+		add(r.phase(phaseM2Big, subs, *channel, *msgsBig, 0))
 	}
 	closeAll(subs)
 	subs = nil
-	time.Sleep(2 * time.Second)
+	time.Sleep(*settle)
 
-	// 3. fan-out to nSmall, then the throughput burst.
-	small, ss := connectMany(*kind, d, *subURL, *channel, *nSmall, *connC, 100000)
-	if ss.Failed > 0 {
-		res.Errors = append(res.Errors, fmt.Sprintf("small connect: %d failed, first: %s", ss.Failed, ss.FirstError))
-	}
-	time.Sleep(time.Second)
-	for _, rate := range smallRates {
-		for _, p := range pubs {
-			logf("%s: fan-out to %d at %d/s for %s via %s", *system, len(small), rate, *dur, p.Name)
-			f := fanout(*pid, len(small), p, *channel, rate, *dur)
-			logf("%s:   delivered %d/%d p50 %.0fµs p99 %.0fµs", *system, f.Delivered, f.Expected, f.Latency.P50, f.Latency.P99)
-			res.Fanout = append(res.Fanout, f)
-			time.Sleep(time.Second)
+	// 3. M6 at 0 subscribers: what one publish call costs the publisher.
+	logf("%s: M6: %d publish calls, 0 subscribers", *system, *m6Calls)
+	add(r.phase(phaseM6Zero, nil, *empty, *m6Calls, 0))
+	time.Sleep(*settle / 2)
+
+	// 4. A growing pool: M3 at each of its sizes, M2 (and M6) at N_SMALL.
+	var pool []subscriber
+	for _, n := range sizes {
+		more, _ := connect(n-len(pool), 100000+len(pool), fmt.Sprintf("pool to %d", n))
+		pool = append(pool, more...)
+		time.Sleep(*settle / 2)
+		if slices.Contains(m3, n) {
+			msgs := int(*m3Rate * m3Dur.Seconds())
+			logf("%s: M3: %d messages at %g/s to %d subscribers", *system, msgs, *m3Rate, len(pool))
+			add(r.phase(m3ID(n), pool, *channel, msgs, *m3Rate))
+			time.Sleep(*settle / 2)
+		}
+		if n == *nSmall && *msgsSmall > 0 {
+			logf("%s: M2: %d messages to %d subscribers", *system, *msgsSmall, len(pool))
+			add(r.phase(phaseM2Small, pool, *channel, *msgsSmall, 0))
+			time.Sleep(*settle / 2)
 		}
 	}
-	for _, p := range pubs {
-		logf("%s: burst of %d to %d via %s", *system, *burstN, len(small), p.Name)
-		b := burst(*pid, len(small), p, *channel, *burstN, *burstC)
-		logf("%s:   %.0f publishes/s, %.0f deliveries/s, delivered %d/%d", *system, b.PublishPerSecond, b.DeliveredPerSec, b.Delivered, b.Expected)
-		res.Burst = append(res.Burst, b)
-		time.Sleep(time.Second)
-	}
-	closeAll(small)
-	save()
+	closeAll(pool)
+	rc := save()
 	logf("%s: done in %.1fs", *system, time.Since(wall).Seconds())
+	return rc
 }

@@ -4,21 +4,171 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 )
 
-func ms(us float64) string { return fmt.Sprintf("%.3f", us/1000) }
-
-func ratio(a, b float64) string {
-	if b == 0 || a == 0 {
-		return "n/a"
+// The systems in the order of the report's columns, and their short names.
+var (
+	sysOrder = []string{"gws", "realtime", "realtime-pusher", "mercure"}
+	sysShort = map[string]string{
+		"gws": "bare gws", "realtime": "realtime native", "realtime-pusher": "realtime Pusher", "mercure": "Mercure",
 	}
-	return fmt.Sprintf("%.2f×", a/b)
+	// ratio columns: numerator ÷ denominator
+	ratioPairs = [][2]string{
+		{"realtime", "gws"}, {"realtime", "mercure"},
+		{"realtime-pusher", "gws"}, {"realtime-pusher", "mercure"}, {"realtime-pusher", "realtime"},
+	}
+)
+
+func shortName(sys string) string {
+	if s, ok := sysShort[sys]; ok {
+		return s
+	}
+	return sys
+}
+
+type metric struct {
+	name  string
+	unit  string // "/s", "KiB", "ms", "×", "count"
+	ratio bool   // ratio columns make sense
+	// get returns the metric of one run; ok false when the run lacks it;
+	// flagged when a check of the phase behind it failed.
+	get func(r *systemResult) (v float64, ok, flagged bool)
+}
+
+func fmtVal(unit string, v float64) string {
+	switch unit {
+	case "/s":
+		switch {
+		case v >= 100000:
+			return fmt.Sprintf("%.0fk", v/1000)
+		case v >= 10000:
+			return fmt.Sprintf("%.1fk", v/1000)
+		case v >= 1000:
+			return fmt.Sprintf("%.2fk", v/1000)
+		case v >= 10:
+			return fmt.Sprintf("%.0f", v)
+		default:
+			return fmt.Sprintf("%.1f", v)
+		}
+	case "KiB":
+		return fmt.Sprintf("%.1f", v)
+	case "ms":
+		return msStr(v * 1000)
+	case "×":
+		if v >= 100 {
+			return fmt.Sprintf("%.0f×", v)
+		}
+		return fmt.Sprintf("%.2f×", v)
+	default:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+}
+
+// msStr formats microseconds as milliseconds with three significant digits
+// or so.
+func msStr(us float64) string {
+	v := us / 1000
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func phaseMetric(id string, f func(p *phaseResult) float64) func(r *systemResult) (float64, bool, bool) {
+	return func(r *systemResult) (float64, bool, bool) {
+		p := r.phase(id)
+		if p == nil {
+			return 0, false, false
+		}
+		v := f(p)
+		return v, v > 0, len(p.Problems)+len(p.Notes) > 0
+	}
+}
+
+func metrics(c runConfig) []metric {
+	ms := []metric{
+		{fmt.Sprintf("M1 idle RSS per subscribed connection, %s connections (KiB, lower is better)", thousands(c.NBig)), "KiB", true,
+			func(r *systemResult) (float64, bool, bool) {
+				return r.KiBPerConn, r.IdleConns > 0, r.Setup.Failed > 0
+			}},
+		{fmt.Sprintf("M2 deliveries/s, 1 channel × %s subscribers, %s-message burst", thousands(c.NBig), thousands(c.MsgsBig)), "/s", true,
+			phaseMetric(phaseM2Big, func(p *phaseResult) float64 { return p.DeliveriesPerS })},
+	}
+	if c.NSmall > 0 {
+		ms = append(ms, metric{fmt.Sprintf("M2 deliveries/s, 1 channel × %s subscribers, %s-message burst", thousands(c.NSmall), thousands(c.MsgsSmall)), "/s", true,
+			phaseMetric(phaseM2Small, func(p *phaseResult) float64 { return p.DeliveriesPerS })})
+	}
+	for _, n := range c.M3Subs {
+		for _, q := range []struct {
+			name string
+			f    func(l latencySummary) float64
+		}{{"p50", func(l latencySummary) float64 { return l.P50 }}, {"p90", func(l latencySummary) float64 { return l.P90 }},
+			{"p99", func(l latencySummary) float64 { return l.P99 }}, {"p99.9", func(l latencySummary) float64 { return l.P999 }}} {
+			f := q.f
+			ms = append(ms, metric{fmt.Sprintf("M3 %s scheduled-send→receive, %s subscribers @ %g msg/s (ms, lower is better)", q.name, thousands(n), c.M3Rate), "ms", true,
+				phaseMetric(m3ID(n), func(p *phaseResult) float64 { return f(p.Latency) / 1000 })})
+		}
+	}
+	calls := func(p *phaseResult) float64 { return p.OKPerSec }
+	ms = append(ms, metric{"M6 publish calls/s, 0 subscribers (in the publisher loop)", "/s", true, phaseMetric(phaseM6Zero, calls)})
+	if c.NSmall > 0 {
+		ms = append(ms, metric{fmt.Sprintf("M6 publish calls/s, %s subscribers (the loop of the %s-message M2 burst)", thousands(c.NSmall), thousands(c.MsgsSmall)), "/s", true, phaseMetric(phaseM2Small, calls)},
+			metric{fmt.Sprintf("M6 at %s subscribers ÷ own 0-subscriber rate", thousands(c.NSmall)), "×", false,
+				func(r *systemResult) (float64, bool, bool) {
+					a, z := r.phase(phaseM2Small), r.phase(phaseM6Zero)
+					if a == nil || z == nil || z.OKPerSec == 0 {
+						return 0, false, false
+					}
+					return a.OKPerSec / z.OKPerSec, a.OKPerSec > 0, len(a.Problems)+len(z.Problems)+len(a.Notes)+len(z.Notes) > 0
+				}})
+	}
+	ms = append(ms,
+		metric{fmt.Sprintf("M6 publish calls/s, %s subscribers (the loop of the %s-message M2 burst)", thousands(c.NBig), thousands(c.MsgsBig)), "/s", true, phaseMetric(phaseM2Big, calls)},
+		metric{fmt.Sprintf("connection setups/s, %s connections (native realtime includes the PHP auth request)", thousands(c.NBig)), "/s", true,
+			func(r *systemResult) (float64, bool, bool) {
+				return r.Setup.PerSecond, r.Setup.OK > 0, r.Setup.Failed > 0
+			}},
+		metric{"messages lost, all phases (must be 0)", "count", false,
+			func(r *systemResult) (float64, bool, bool) {
+				var lost uint64
+				for _, p := range r.Phases {
+					lost += p.Lost
+				}
+				return float64(lost), true, lost > 0
+			}},
+	)
+	return ms
 }
 
 func report(files []string) {
 	var all []systemResult
-	bySys := map[string]*systemResult{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -32,185 +182,171 @@ func report(files []string) {
 		}
 		all = append(all, r)
 	}
+	if len(all) == 0 {
+		fmt.Println("no results")
+		return
+	}
+	slices.SortStableFunc(all, func(a, b systemResult) int { return a.Run - b.Run })
+	runs := map[string][]*systemResult{}
 	for i := range all {
-		bySys[all[i].System] = &all[i]
+		runs[all[i].System] = append(runs[all[i].System], &all[i])
+	}
+	var systems []string
+	for _, s := range sysOrder {
+		if len(runs[s]) > 0 {
+			systems = append(systems, s)
+		}
+	}
+	for _, r := range all {
+		if !slices.Contains(systems, r.System) {
+			systems = append(systems, r.System)
+		}
+	}
+	var pairs [][2]string
+	for _, p := range ratioPairs {
+		if len(runs[p[0]]) > 0 && len(runs[p[1]]) > 0 {
+			pairs = append(pairs, p)
+		}
 	}
 	w := func(format string, a ...any) { fmt.Printf(format+"\n", a...) }
+	c := all[0].Config
 
-	w("### Fan-out latency (end-to-end: publisher's send timestamp → subscriber's receive)")
+	w("### Summary: each system's runs side by side (run order), ratios of the medians")
 	w("")
-	w("| system | publish path | subscribers | rate/s × s | published (errors) | delivered / expected | delivery | p50 ms | p95 ms | p99 ms | max ms | publish req p50 ms | server CPU s |")
-	w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	for _, r := range all {
-		for _, f := range r.Fanout {
-			w("| %s | %s | %d | %d × %.1f | %d (%d) | %d / %d | %.4f | %s | %s | %s | %s | %s | %.2f |",
-				r.Label, f.Publisher, f.Subscribers, f.Rate, f.Seconds, f.Published, f.PublishErrors,
-				f.Delivered, f.Expected, f.DeliveryRatio, ms(f.Latency.P50), ms(f.Latency.P95), ms(f.Latency.P99), ms(f.Latency.Max),
-				ms(f.PublishLatency.P50), f.ServerCPU)
-		}
+	head := "| metric |"
+	sep := "|---|"
+	for _, s := range systems {
+		head += " " + shortName(s) + " |"
+		sep += "---:|"
 	}
-	w("")
-
-	rt, gw, me := bySys["realtime"], bySys["gws"], bySys["mercure"]
-	// the row of one system for a scenario (subscribers, rate); admin picks
-	// realtime's admin API rows.
-	pick := func(r *systemResult, admin bool, subs, rate int) *fanoutResult {
-		if r == nil {
-			return nil
-		}
-		for i := range r.Fanout {
-			f := &r.Fanout[i]
-			if (f.Publisher == adminPublisher) == admin && f.Subscribers == subs && f.Rate == rate {
-				return f
+	for _, p := range pairs {
+		head += " " + shortName(p[0]) + " ÷ " + shortName(p[1]) + " |"
+		sep += "---:|"
+	}
+	w("%s", head)
+	w("%s", sep)
+	for _, m := range metrics(c) {
+		row := "| " + m.name + " |"
+		med := map[string]float64{}
+		for _, s := range systems {
+			var cells []string
+			var vals []float64
+			for _, r := range runs[s] {
+				v, ok, flagged := m.get(r)
+				cell := "–"
+				if ok || m.unit == "count" {
+					cell = fmtVal(m.unit, v)
+					vals = append(vals, v)
+				}
+				if flagged {
+					cell += " ⚠"
+				}
+				cells = append(cells, cell)
 			}
+			med[s] = median(vals)
+			row += " " + strings.Join(cells, " / ") + " |"
 		}
-		return nil
-	}
-	w("### Ratios: realtime vs peers (same run; >1 means realtime is slower / uses more)")
-	w("")
-	w("| scenario | metric | realtime PHP broadcast() | realtime admin API | gws floor | Mercure mercure_publish() | realtime PHP / gws | realtime PHP / Mercure | realtime admin / gws |")
-	w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-	if rt != nil {
-		for i := range rt.Fanout {
-			a := &rt.Fanout[i]
-			if a.Publisher == adminPublisher {
+		for _, p := range pairs {
+			if !m.ratio || med[p[0]] == 0 || med[p[1]] == 0 {
+				row += " |"
 				continue
 			}
-			ad, g, m := pick(rt, true, a.Subscribers, a.Rate), pick(gw, false, a.Subscribers, a.Rate), pick(me, false, a.Subscribers, a.Rate)
-			name := fmt.Sprintf("fan-out %d subs @ %d/s", a.Subscribers, a.Rate)
-			get := func(f *fanoutResult, q string) float64 {
-				if f == nil {
-					return 0
-				}
-				if q == "p50" {
-					return f.Latency.P50
-				}
-				return f.Latency.P99
-			}
-			show := func(f *fanoutResult, q string) string {
-				if f == nil {
-					return "n/a"
-				}
-				return ms(get(f, q)) + " ms"
-			}
-			for _, q := range []string{"p50", "p99"} {
-				w("| %s | latency %s | %s | %s | %s | %s | %s | %s | %s |", name, q, show(a, q), show(ad, q), show(g, q), show(m, q),
-					ratio(get(a, q), get(g, q)), ratio(get(a, q), get(m, q)), ratio(get(ad, q), get(g, q)))
-			}
+			row += " " + fmtVal("×", med[p[0]]/med[p[1]]) + " |"
 		}
+		w("%s", row)
 	}
-	findB := func(r *systemResult, admin bool) *burstResult {
-		if r == nil || len(r.Burst) == 0 {
-			return nil
-		}
-		if admin {
-			if len(r.Burst) > 1 {
-				return &r.Burst[1]
-			}
-			return nil
-		}
-		return &r.Burst[0]
-	}
-	bv := func(b *burstResult) float64 {
-		if b == nil {
-			return 0
-		}
-		return b.DeliveredPerSec
-	}
-	bs := func(b *burstResult) string {
-		if b == nil {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.0f /s", b.DeliveredPerSec)
-	}
-	if b := findB(rt, false); b != nil {
-		w("| burst %d msgs → %d subs | deliveries/s (higher is better) | %s | %s | %s | %s | %s | %s | %s |", b.Messages, b.Subscribers,
-			bs(b), bs(findB(rt, true)), bs(findB(gw, false)), bs(findB(me, false)),
-			ratio(bv(b), bv(findB(gw, false))), ratio(bv(b), bv(findB(me, false))), ratio(bv(findB(rt, true)), bv(findB(gw, false))))
-	}
-	kib := func(r *systemResult) float64 {
-		if r == nil {
-			return 0
-		}
-		return r.KiBPerConn
-	}
-	ks := func(r *systemResult) string {
-		if r == nil {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2f KiB", r.KiBPerConn)
-	}
-	if rt != nil {
-		w("| %d idle subscribers | RSS per connection | %s | (same server) | %s | %s | %s | %s | |", rt.IdleConns, ks(rt), ks(gw), ks(me), ratio(kib(rt), kib(gw)), ratio(kib(rt), kib(me)))
-		sr := func(r *systemResult) float64 {
-			if r == nil {
-				return 0
-			}
-			return r.Setup.PerSecond
-		}
-		ss := func(r *systemResult) string {
-			if r == nil {
-				return "n/a"
-			}
-			return fmt.Sprintf("%.0f /s", r.Setup.PerSecond)
-		}
-		w("| connect %d | setups/s (higher is better) | %s | (same server) | %s | %s | %s | %s | |", rt.Setup.Requested, ss(rt), ss(gw), ss(me), ratio(sr(rt), sr(gw)), ratio(sr(rt), sr(me)))
+	w("")
+	w("⚠: that run's phase failed a check (lost, duplicated or reordered messages, publish calls that threw, failed connections) or has a note (M6: publish calls refused under overload); see Problems and Notes below. M6 rates count the calls that did not throw.")
+	w("")
+
+	w("### Runs")
+	w("")
+	w("| # | system | publisher | subscribers | started | pinning | load average start → end | wall s |")
+	w("|---:|---|---|---|---|---|---|---:|")
+	for _, r := range all {
+		w("| %d | %s | %s | %s | %s | %s | %s → %s | %.0f |", r.Run, r.Label, r.Publisher, clientName(r.Client), r.Started, orDash(r.Pinning), r.LoadAvgStart, r.LoadAvgEnd, r.WallSeconds)
 	}
 	w("")
 
-	w("### Throughput: fixed publish burst, as fast as the publisher gets answers")
+	w("### M1: idle memory and connection setup")
 	w("")
-	w("| system | publish path | subscribers | messages × concurrency | published (errors) | publishes/s | delivered / expected | delivery | deliveries/s | p50 ms | p99 ms | max ms | server CPU s |")
-	w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	w("| # | system | connected / requested | failed | retries after 503 | setup s | setups/s | server RSS before MiB | RSS idle MiB | RSS read (s after the last subscription) | KiB per connection |")
+	w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range all {
-		for _, b := range r.Burst {
-			w("| %s | %s | %d | %d × %d | %d (%d) | %.0f | %d / %d | %.4f | %.0f | %s | %s | %s | %.2f |",
-				r.Label, b.Publisher, b.Subscribers, b.Messages, b.Concurrency, b.Published, b.PublishErrors, b.PublishPerSecond,
-				b.Delivered, b.Expected, b.DeliveryRatio, b.DeliveredPerSec, ms(b.Latency.P50), ms(b.Latency.P99), ms(b.Latency.Max), b.ServerCPU)
+		w("| %d | %s | %d / %d | %d | %d | %.2f | %.0f | %.1f | %.1f | %.1f | %.2f |", r.Run, shortName(r.System), r.Setup.OK, r.Setup.Requested, r.Setup.Failed, r.Setup.Retries,
+			r.Setup.Seconds, r.Setup.PerSecond, float64(r.RSSBeforeKiB)/1024, float64(r.RSSIdleKiB)/1024, r.IdleSeconds, r.KiBPerConn)
+	}
+	w("")
+
+	w("### Phases: publisher loop, deliveries and the per-subscriber check")
+	w("")
+	w("Latency is receive time − the time stamped in the message: the send time for bursts, the *scheduled* send time (start + i/rate) for M3. Calls/s is measured inside the server around the loop.")
+	w("")
+	w("| # | system | phase | subs | rate | calls (threw) | calls/s | ok calls/s | loop max lag ms | delivered / expected | lost | subs short | out of order | first→last s | deliveries/s | p50 / p90 / p99 / p99.9 / max ms | server CPU s | loadgen CPU s |")
+	w("|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+	for _, r := range all {
+		for _, p := range r.Phases {
+			if p.ID == phaseWarm {
+				continue
+			}
+			rate := "burst"
+			if p.Rate > 0 {
+				rate = fmt.Sprintf("%g/s", p.Rate)
+			}
+			lag := "–"
+			if p.Rate > 0 {
+				lag = fmt.Sprintf("%.2f", p.Pub.MaxLagMS)
+			}
+			lat := "–"
+			if p.Latency.Count > 0 {
+				l := p.Latency
+				lat = strings.Join([]string{msStr(l.P50), msStr(l.P90), msStr(l.P99), msStr(l.P999), msStr(l.Max)}, " / ")
+			}
+			w("| %d | %s | %s | %d | %s | %d (%d) | %s | %s | %s | %d / %d | %d | %d | %d | %.2f | %s | %s | %.2f | %.2f |", r.Run, shortName(r.System), p.ID, p.Subscribers, rate,
+				p.Pub.Calls, p.Pub.Errors, fmtVal("/s", p.CallsPerSec), fmtVal("/s", p.OKPerSec), lag, p.Delivered, p.Expected, p.Lost, p.SubsShort, p.Disorder,
+				p.DeliverSeconds, fmtVal("/s", p.DeliveriesPerS), lat, p.ServerCPU, p.LoadgenCPU)
 		}
 	}
 	w("")
 
-	w("### Idle memory and connection setup")
-	w("")
-	w("| system | subscribers connected / requested | failed | setup s | setups/s | what a setup includes | server RSS before MiB | RSS idle MiB | KiB per connection |")
-	w("|---|---:|---:|---:|---:|---|---:|---:|---:|")
+	var problems, notes []string
 	for _, r := range all {
-		incl := map[string]string{
-			"realtime": "TCP + WS upgrade + in-process PHP auth.php + connected frame + subscribe/subscribed",
-			"gws":      "TCP + WS upgrade (no auth) + connected frame + subscribe/subscribed",
-			"mercure":  "TCP + SSE GET (anonymous, no auth) + response headers",
-		}[r.System]
-		w("| %s | %d / %d | %d | %.2f | %.0f | %s | %.1f | %.1f | %.2f |", r.Label, r.Setup.OK, r.Setup.Requested, r.Setup.Failed, r.Setup.Seconds, r.Setup.PerSecond, incl,
-			float64(r.RSSBeforeKiB)/1024, float64(r.RSSIdleKiB)/1024, r.KiBPerConn)
-	}
-	w("")
-	var notes []string
-	for _, r := range all {
-		notes = append(notes, fmt.Sprintf("%s: load average %s at start, %s at end, %.0f s", r.Label, r.LoadAvgStart, r.LoadAvgEnd, r.WallSeconds))
-		for _, e := range r.Errors {
-			notes = append(notes, r.Label+": "+e)
+		for _, p := range r.Problems {
+			problems = append(problems, fmt.Sprintf("run %d, %s: %s", r.Run, r.Label, p))
 		}
-		if r.Setup.FirstError != "" {
-			notes = append(notes, fmt.Sprintf("%s: %d connection(s) failed, first error: %s", r.Label, r.Setup.Failed, r.Setup.FirstError))
-		}
-		for _, f := range r.Fanout {
-			if f.FirstPubError != "" {
-				notes = append(notes, fmt.Sprintf("%s fan-out %d via %s: first publish error: %s", r.Label, f.Subscribers, f.Publisher, f.FirstPubError))
-			}
-			if f.ClosedEarly > 0 {
-				notes = append(notes, fmt.Sprintf("%s fan-out %d via %s: %d subscriber(s) were closed during the phase", r.Label, f.Subscribers, f.Publisher, f.ClosedEarly))
-			}
-		}
-		for _, b := range r.Burst {
-			if b.FirstPubError != "" {
-				notes = append(notes, fmt.Sprintf("%s burst via %s: first publish error: %s", r.Label, b.Publisher, b.FirstPubError))
-			}
+		for _, n := range r.Notes {
+			notes = append(notes, fmt.Sprintf("run %d, %s: %s", r.Run, r.Label, n))
 		}
 	}
 	if len(notes) > 0 {
-		w("Run notes: ")
+		w("### Notes")
 		w("")
 		w("- %s", strings.Join(notes, "\n- "))
+		w("")
 	}
+	if len(problems) > 0 {
+		w("### Problems")
+		w("")
+		w("- %s", strings.Join(problems, "\n- "))
+	} else {
+		w("Every subscriber of every phase of every run got every message, once and in publish order; no connection attempt failed and no publish call threw outside M6.")
+	}
+}
+
+func clientName(kind string) string {
+	switch kind {
+	case "sse":
+		return "SSE"
+	case "pusher":
+		return "WebSocket, Pusher protocol"
+	default:
+		return "WebSocket, native protocol"
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
 }
