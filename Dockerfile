@@ -37,6 +37,16 @@ ENV GOPROXY=${GOPROXY}
 # the module proxy, checked against the checksum database). No tarball from
 # go.dev is needed. The backports suite comes from the same mirror as the
 # base image's own apt sources (scripts/debian-apt.sh mirror).
+# apt settings of the machine that builds the image, for the builder's apt
+# only (the runtime stage does not see them): scripts/build-image.sh passes
+# the machine's Acquire::Check-Valid-Until / Check-Date (as apt.conf lines)
+# when they differ from apt's defaults, e.g. on a mirror that serves an
+# expired forky/sid Release file, which the machine's own apt is configured
+# to accept. The builder's apt then accepts exactly what a developer build
+# on that machine accepts. Empty (the default): apt's defaults.
+ARG BUILD_APT_CONF=""
+RUN if [ -n "$BUILD_APT_CONF" ]; then printf '%s\n' "$BUILD_APT_CONF" >/etc/apt/apt.conf.d/90build-machine; fi
+
 WORKDIR /src
 COPY scripts/lib.sh scripts/debian-apt.sh scripts/
 RUN printf '%s\n' 'Types: deb' "URIs: $(scripts/debian-apt.sh mirror)" 'Suites: bookworm-backports' \

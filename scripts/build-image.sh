@@ -204,6 +204,32 @@ smoke_test() {
 	[ "$code" = 426 ] || fail "GET /ws without Upgrade answered $code, expected 426"
 	log "ok: GET /ws without Upgrade -> 426"
 
+	# A real WebSocket handshake with no session cookie: the auth endpoint
+	# says no, so the upgrade is refused before any switch of protocols.
+	code=$(http_code -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+		-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$base/ws")
+	[ "$code" = 401 ] || fail "a WebSocket handshake to /ws without a cookie answered $code, expected 401"
+	log "ok: WebSocket handshake to /ws without a cookie -> 401"
+
+	local ctype
+	ctype=$(curl -s -o "$base_dir/client.js" -w '%{http_code} %{content_type}' --max-time 5 "$base/ws?client" || true)
+	[[ "$ctype" == "200 text/javascript"* || "$ctype" == "200 application/javascript"* ]] ||
+		fail "GET /ws?client answered '$ctype', expected 200 with a JavaScript content type"
+	grep -q 'export class RealtimeClient' "$base_dir/client.js" ||
+		fail "GET /ws?client did not serve the realtime.js client (no RealtimeClient export)"
+	rm -f "$base_dir/client.js"
+	log "ok: GET /ws?client -> 200 ${ctype#200 }, the realtime.js client"
+
+	# The binary names the Debian source of the PHP it links, the one the
+	# builder resolved and verified (scripts/php-source.sh).
+	local version
+	version=$(podman exec "$smoke_name" frankenphp version)
+	[[ "$version" =~ PHP\ ([0-9.]+)\ \(Debian\ source\ ([0-9]+\.[0-9]+\.[0-9]+)-[0-9A-Za-z.+~]+\) ]] ||
+		fail "frankenphp version does not name PHP's Debian source: $version"
+	[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] ||
+		fail "frankenphp version: PHP ${BASH_REMATCH[1]} is not the Debian source's upstream ${BASH_REMATCH[2]}: $version"
+	log "ok: frankenphp version: ${version%% Caddy*}"
+
 	local uid
 	uid=$(podman exec "$smoke_name" id -u)
 	[ "$uid" != 0 ] || fail "the server runs as root"
@@ -226,8 +252,15 @@ start=$(date +%s)
 secret=()
 ca_bundle=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 [ -s "$ca_bundle" ] && secret=(--secret "id=ca_bundle,src=$ca_bundle")
+# The machine's apt settings on which Release files its mirror may serve
+# (Valid-Until, Date) go to the builder's apt (BUILD_APT_CONF in the
+# Dockerfile): the builder resolves and verifies PHP's source through the
+# same mirror as a developer build here, and must accept what it accepts.
+build_args=()
+apt_conf=$(apt-config dump | grep -E '^Acquire::(Check-Valid-Until|Check-Date|Max-ValidTime|Min-ValidTime) ' | paste -sd' ' || true)
+[ -n "$apt_conf" ] && build_args=(--build-arg "BUILD_APT_CONF=$apt_conf")
 buildah bud --pull=never --isolation chroot --network host --layers --force-rm \
-	--format docker "${secret[@]}" -t "$image" . >&2
+	--format docker "${secret[@]}" "${build_args[@]}" -t "$image" . >&2
 elapsed=$(($(date +%s) - start))
 size=$(podman image inspect -f '{{.Size}}' "$image")
 log "built $image in ${elapsed}s; size $((size / 1000000)) MB ($size bytes)"
