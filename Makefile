@@ -41,6 +41,7 @@ deps-test: ## install what the test suites need (PHPUnit, ...)
 
 .PHONY: run
 run: build ## serve the demo app on port 8080, any host (memory driver); prints the URLs to open
+	@scripts/demo-setup.sh
 	@addr="$${REALTIME_DEMO_ADDRESS:-http://:8080}"; \
 	case "$$addr" in \
 	http://:*|:*) \
@@ -52,6 +53,7 @@ run: build ## serve the demo app on port 8080, any host (memory driver); prints 
 	*) urls="https://$$addr" ;; \
 	esac; \
 	echo; echo "Realtime demo: open $${urls%% *}"; \
+	echo "  Laravel Echo tab (Pusher protocol): $${urls%% *}/echo.php"; \
 	for u in $${urls#* }; do [ "$$u" = "$${urls%% *}" ] || echo "  from another machine: $$u"; done; \
 	echo "  (Ctrl+C stops the server)"; echo
 	$(BIN) run --config php/Caddyfile --adapter caddyfile

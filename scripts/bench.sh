@@ -49,7 +49,7 @@ else
 	: "${ORDER:=gws realtime realtime-pusher mercure realtime-pusher realtime gws}" "${BETWEEN:=2}"
 	mode=
 fi
-: "${M3_RATE:=20}" "${SIZE:=256}" "${SOURCES:=8}" "${CONNECT_CONCURRENCY:=64}" "${PIN:=auto}"
+: "${VERBOSE:=1}" "${M3_RATE:=20}" "${SIZE:=256}" "${SOURCES:=8}" "${CONNECT_CONCURRENCY:=64}" "${PIN:=auto}"
 out=${BENCH_OUT:-$(mktemp -d /tmp/realtime-bench.XXXXXX)}
 mkdir -p "$out"
 t_start=$(date +%s)

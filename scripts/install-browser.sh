@@ -6,6 +6,8 @@
 #   - tests/browser/node_modules (playwright-core, pinned by package-lock.json)
 #     with `npm ci`. No browser is downloaded: playwright-core drives the
 #     system chromium (`npx playwright install` cannot work on these machines).
+#   - the demo's node_modules/ (pusher-js, laravel-echo: the Echo tab that
+#     tests/browser/echo.test.mjs opens), the same `npm ci` as `make run`.
 #
 # Idempotent and quick when everything is present: no apt, no npm, no network.
 # npm ci runs again only when node_modules is missing or package-lock.json
@@ -34,3 +36,4 @@ fi
 
 # ---- node_modules -----------------------------------------------------------
 npm_ci_once "$dir"
+npm_ci_once "$root"

@@ -68,7 +68,7 @@ function addSystem(text) {
   append(li);
 }
 
-function addMessage({ user, text, at }) {
+function addMessage({ user, text, at }, via) {
   if (typeof user !== 'string' || typeof text !== 'string') return;
   const li = document.createElement('li');
   if (user === me) li.className = 'mine';
@@ -80,16 +80,21 @@ function addMessage({ user, text, at }) {
   const date = new Date((Number(at) || Date.now() / 1000) * 1000);
   when.dateTime = date.toISOString();
   when.textContent = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  meta.append(who, ' ', when);
+  const how = document.createElement('small');
+  how.className = 'via';
+  how.textContent = via;
+  meta.append(who, ' ', when, ' ', how);
   const body = document.createElement('p');
   body.textContent = text;
   li.append(meta, body);
   append(li);
 }
 
+// broadcast() (send.php) arrives as a plain message; realtime_trigger()
+// (the Echo tab's echo-send.php) as a message with the event's name.
 rt.channel('chat').on('message', (frame) => {
   try {
-    addMessage(JSON.parse(frame.data));
+    addMessage(JSON.parse(frame.data), frame.name ? `realtime_trigger() · ${frame.name}` : 'broadcast()');
   } catch {
     // Another publisher on `chat` may send non-JSON: ignore it.
   }

@@ -9,7 +9,8 @@ declare(strict_types=1);
  * {"allow": true} allows: anything else (a page, a missing script's
  * fallback, {"allow": false}) refuses.
  *
- * Policy of the demo:
+ * Policy of the demo (Channels::allows(), which broadcasting/auth.php
+ * applies to Echo too):
  *   presence-lobby       every signed-in user
  *   private-user.<id>    only user <id> (e.g. for broadcastToUser-like feeds)
  */
@@ -17,6 +18,7 @@ declare(strict_types=1);
 require __DIR__ . '/../src/bootstrap.php';
 
 use Realtime\Demo\Auth;
+use Realtime\Demo\Channels;
 use Realtime\Demo\Http;
 
 // Only the realtime module's own in-process call may ask (a per-process
@@ -40,7 +42,6 @@ if ($cookieUser === null || !is_string($userId) || !hash_equals($cookieUser, $us
     Http::json(403, ['allow' => false]);
 }
 
-$allowed = is_string($channel)
-    && ($channel === 'presence-lobby' || $channel === 'private-user.' . $cookieUser);
+$allowed = is_string($channel) && Channels::allows($cookieUser, $channel);
 
 Http::json($allowed ? 200 : 403, ['allow' => $allowed]);

@@ -34,6 +34,10 @@ Http::htmlHeaders();
 <body data-user="<?= Http::e($user) ?>">
   <header class="bar">
     <h1>Realtime chat</h1>
+    <nav class="tabs" aria-label="Protocol">
+      <a href="/" aria-current="page">Native protocol</a>
+      <a href="/echo.php">Laravel Echo (Pusher protocol)</a>
+    </nav>
     <p id="status" class="status" role="status" data-kind="wait">Connecting…</p>
     <form class="me" method="post" action="/logout.php">
       <span>Signed in as <strong><?= Http::e($user) ?></strong></span>

@@ -17,141 +17,23 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { useTreeClientIfStale } from './support.mjs';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.FRANKENPHP_BIN || join(ROOT, 'bin/frankenphp');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run',
-];
+import {
+  BIN, CHROMIUM, CHROMIUM_FLAGS, DemoServer, freePort, useTreeClientIfStale,
+} from './support.mjs';
 
 const WAIT = 10_000; // default bound for one UI wait
-const READY_TIMEOUT = 20_000; // server start
-const STOP_TIMEOUT = 10_000; // SIGTERM → exit, then SIGKILL
 const PRESENCE_LEAVE_TIMEOUT = 15_000; // presence_grace (3 s) + delivery
 
 const ARTIFACTS = mkdtempSync(join(tmpdir(), 'realtime-browser-'));
 // One secret for both server runs: the login cookies survive the restart,
 // and nothing is written to php/var/.
 const SECRET = randomBytes(32).toString('hex');
-
-// ---- server -----------------------------------------------------------------
-
-/** A TCP port nobody listens on (Caddy binds it on every interface). */
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen({ port: 0, host: '0.0.0.0', exclusive: true }, () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-let runs = 0;
-/** Live server processes, killed on exit whatever happens. */
-const children = new Set();
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.once(sig, () => {
-    for (const c of children) c.kill('SIGKILL');
-    process.exit(130);
-  });
-}
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-class Server {
-  constructor(port) {
-    this.port = port;
-    this.base = `http://127.0.0.1:${port}`;
-    this.logPath = join(ARTIFACTS, `server-${++runs}.log`);
-    this.exited = null;
-  }
-
-  async start() {
-    const log = createWriteStream(this.logPath);
-    const child = spawn(BIN, ['run', '--config', join(ROOT, 'php/Caddyfile'), '--adapter', 'caddyfile'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        REALTIME_DEMO_ADDRESS: this.base,
-        REALTIME_DEMO_ROOT: join(ROOT, 'php/public'),
-        REALTIME_DEMO_ADMIN: 'off',
-        REALTIME_DEMO_SECRET: SECRET,
-        // Caddy's autosave.json and storage go to the temp dir.
-        XDG_CONFIG_HOME: join(ARTIFACTS, 'config'),
-        XDG_DATA_HOME: join(ARTIFACTS, 'data'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
-    this.child = child;
-    children.add(child);
-    this.exited = new Promise((ok) => {
-      child.once('exit', (code, signal) => {
-        children.delete(child);
-        this.exitStatus = signal ?? code;
-        ok(this.exitStatus);
-      });
-      child.once('error', (err) => {
-        children.delete(child);
-        this.exitStatus = String(err);
-        ok(this.exitStatus);
-      });
-    });
-
-    // Bounded readiness poll: the login page answers 200.
-    const deadline = Date.now() + READY_TIMEOUT;
-    let last = 'no answer';
-    while (Date.now() < deadline) {
-      if (this.exitStatus !== undefined) {
-        throw new Error(`server exited (${this.exitStatus}) before it was ready; log: ${this.logPath}`);
-      }
-      try {
-        const res = await fetch(`${this.base}/login.php`, { signal: AbortSignal.timeout(2000) });
-        await res.arrayBuffer();
-        if (res.status === 200) return this;
-        last = `HTTP ${res.status}`;
-      } catch (err) {
-        last = err.cause?.code ?? err.message;
-      }
-      await delay(100);
-    }
-    throw new Error(`server not ready after ${READY_TIMEOUT} ms (${last}); log: ${this.logPath}`);
-  }
-
-  /** SIGTERM, wait for the exit (bounded), SIGKILL if it hangs. */
-  async stop() {
-    if (!this.child || this.exitStatus !== undefined) return this.exitStatus;
-    this.child.kill('SIGTERM');
-    let timer;
-    const timeout = new Promise((ok) => { timer = setTimeout(ok, STOP_TIMEOUT, 'timeout'); });
-    const outcome = await Promise.race([this.exited.then(() => 'exited'), timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      this.child.kill('SIGKILL');
-      await this.exited;
-      throw new Error(`server ignored SIGTERM for ${STOP_TIMEOUT} ms (killed); log: ${this.logPath}`);
-    }
-    return this.exitStatus;
-  }
-}
 
 // ---- page helpers ---------------------------------------------------------------
 
@@ -294,7 +176,7 @@ describe('demo chat in a browser', { timeout: 120_000 }, () => {
   before(async () => {
     assert.ok(existsSync(BIN), `${BIN} is missing: run "make build" first`);
     assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-browser.sh`);
-    server = await new Server(await freePort()).start();
+    server = await new DemoServer({ port: await freePort(), artifacts: ARTIFACTS, secret: SECRET }).start();
     // playwright gives the browser a fresh temporary --user-data-dir of its
     // own and deletes it on close (it refuses one in `args`).
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 30_000 });
@@ -361,7 +243,7 @@ describe('demo chat in a browser', { timeout: 120_000 }, () => {
       assert.equal((await closes(page))[0], 1001, 'close code on server shutdown');
     }
 
-    server = await new Server(server.port).start();
+    await server.start(); // same port, same secrets
     // Backoff with jitter: 0.5 s, 1 s, 2 s... ceilings, so well within WAIT.
     await Promise.all([waitReady(alice, ids[0]), waitReady(bob, ids[1])]);
     for (const page of [alice, bob]) {

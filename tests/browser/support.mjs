@@ -1,10 +1,13 @@
 // Helpers shared by the browser tests (not a test file itself: node --test
-// only runs *.test.mjs here).
+// only runs *.test.mjs here): the demo server, free ports, the client check.
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.FRANKENPHP_BIN || join(ROOT, 'bin/frankenphp');
@@ -54,4 +57,133 @@ export async function useTreeClientIfStale(context, routeUrl) {
   return `${BIN} serves a client (${routeUrl}?client, HTTP ${res.status}) that differs from `
     + 'client/realtime.js (built before the last change; `make build` embeds the new one): '
     + "the pages get the working tree's copy";
+}
+
+// ---- the demo server ------------------------------------------------------------
+
+const READY_TIMEOUT = 20_000; // server start
+const STOP_TIMEOUT = 10_000; // SIGTERM -> exit, then SIGKILL
+
+/** Live server processes, killed on exit whatever happens. */
+const children = new Set();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/**
+ * The demo (php/Caddyfile, php/public) on bin/frankenphp, as `make run`
+ * serves it, on 127.0.0.1:port. Nothing is written to php/var/: the
+ * signing secret comes from REALTIME_DEMO_SECRET, and the Pusher app of
+ * the Echo tab is a pusher-app.caddy of its own in the artifacts dir
+ * (REALTIME_DEMO_PUSHER_APP, which the Caddyfile imports and PHP reads),
+ * with a random secret. Caddy's config and data dirs go there too.
+ */
+export class DemoServer {
+  /**
+   * @param {object} o
+   * @param {number} o.port
+   * @param {string} o.artifacts  temp dir for logs and the Pusher app file
+   * @param {string} o.secret     REALTIME_DEMO_SECRET (the same one across restarts keeps logins)
+   * @param {boolean} [o.pusherApp] configure the Pusher app (default true)
+   * @param {object} [o.env]      more environment
+   */
+  constructor({ port, artifacts, secret, pusherApp = true, env = {} }) {
+    this.port = port;
+    this.base = `http://127.0.0.1:${port}`;
+    this.artifacts = artifacts;
+    this.secret = secret;
+    this.extraEnv = env;
+    this.runs = 0;
+    this.pusher = null;
+    this.pusherAppFile = join(artifacts, 'none-pusher-app*.caddy'); // matches nothing
+    if (pusherApp) {
+      this.pusher = { id: 'demo-test', key: `key-${randomBytes(6).toString('hex')}`, secret: randomBytes(32).toString('hex') };
+      this.pusherAppFile = join(artifacts, 'pusher-app.caddy');
+      writeFileSync(this.pusherAppFile, `pusher_app ${this.pusher.id} ${this.pusher.key} ${this.pusher.secret}\n`, { mode: 0o600 });
+    }
+  }
+
+  async start() {
+    this.logPath = join(this.artifacts, `server-${this.port}-${++this.runs}.log`);
+    this.exitStatus = undefined;
+    const log = createWriteStream(this.logPath);
+    const child = spawn(BIN, ['run', '--config', join(ROOT, 'php/Caddyfile'), '--adapter', 'caddyfile'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        REALTIME_DEMO_ADDRESS: this.base,
+        REALTIME_DEMO_ROOT: join(ROOT, 'php/public'),
+        REALTIME_DEMO_ADMIN: 'off',
+        REALTIME_DEMO_SECRET: this.secret,
+        REALTIME_DEMO_PUSHER_APP: this.pusherAppFile,
+        REALTIME_DEMO_NODE_MODULES: join(ROOT, 'node_modules'),
+        // Caddy's autosave.json and storage go to the temp dir.
+        XDG_CONFIG_HOME: join(this.artifacts, 'config'),
+        XDG_DATA_HOME: join(this.artifacts, 'data'),
+        ...this.extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    this.child = child;
+    children.add(child);
+    this.exited = new Promise((ok) => {
+      child.once('exit', (code, signal) => {
+        children.delete(child);
+        this.exitStatus = signal ?? code;
+        ok(this.exitStatus);
+      });
+      child.once('error', (err) => {
+        children.delete(child);
+        this.exitStatus = String(err);
+        ok(this.exitStatus);
+      });
+    });
+
+    // Bounded readiness poll: the login page answers 200.
+    const deadline = Date.now() + READY_TIMEOUT;
+    let last = 'no answer';
+    while (Date.now() < deadline) {
+      if (this.exitStatus !== undefined) {
+        throw new Error(`server exited (${this.exitStatus}) before it was ready; log: ${this.logPath}`);
+      }
+      try {
+        const res = await fetch(`${this.base}/login.php`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.status === 200) return this;
+        last = `HTTP ${res.status}`;
+      } catch (err) {
+        last = err.cause?.code ?? err.message;
+      }
+      await delay(100);
+    }
+    throw new Error(`server not ready after ${READY_TIMEOUT} ms (${last}); log: ${this.logPath}`);
+  }
+
+  /** SIGTERM, wait for the exit (bounded), SIGKILL if it hangs. */
+  async stop() {
+    if (!this.child || this.exitStatus !== undefined) return this.exitStatus;
+    this.child.kill('SIGTERM');
+    let timer;
+    const timeout = new Promise((ok) => { timer = setTimeout(ok, STOP_TIMEOUT, 'timeout'); });
+    const outcome = await Promise.race([this.exited.then(() => 'exited'), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.child.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`server ignored SIGTERM for ${STOP_TIMEOUT} ms (killed); log: ${this.logPath}`);
+    }
+    return this.exitStatus;
+  }
+
+  log() {
+    return readFileSync(this.logPath, 'utf8');
+  }
 }
