@@ -31,6 +31,11 @@ type MemoryBroker struct {
 	mu     sync.RWMutex
 	closed bool
 
+	// subscribed holds the topics this node subscribed: a publication on
+	// any other topic has nobody to reach, so it is not queued (a PHP loop
+	// broadcasting to channels nobody listens to costs no dispatcher work).
+	subscribed sync.Map // topic -> struct{}
+
 	overloaded atomic.Int64
 }
 
@@ -76,6 +81,9 @@ func (b *MemoryBroker) Publish(_ context.Context, topic string, data []byte) err
 	if b.closed || b.handler == nil {
 		return fmt.Errorf("memory broker: closed: %w", ErrNotPublished)
 	}
+	if _, ok := b.subscribed.Load(topic); !ok {
+		return nil // published to no subscriber, like a Valkey PUBLISH
+	}
 	select {
 	case b.queues[maphash.String(b.seed, topic)%memoryDispatchers] <- memoryMessage{topic, data}:
 		return nil
@@ -85,8 +93,17 @@ func (b *MemoryBroker) Publish(_ context.Context, topic string, data []byte) err
 	}
 }
 
-func (b *MemoryBroker) Subscribe(context.Context, string) error   { return nil }
-func (b *MemoryBroker) Unsubscribe(context.Context, string) error { return nil }
+// Subscribe and Unsubscribe only record the topic: the hub calls them once
+// per topic (first holder, after the last), so no count is needed.
+func (b *MemoryBroker) Subscribe(_ context.Context, topic string) error {
+	b.subscribed.Store(topic, struct{}{})
+	return nil
+}
+
+func (b *MemoryBroker) Unsubscribe(_ context.Context, topic string) error {
+	b.subscribed.Delete(topic)
+	return nil
+}
 
 // BrokerCounters counts publications refused for a full queue.
 func (b *MemoryBroker) BrokerCounters() (int64, int64) { return b.overloaded.Load(), 0 }

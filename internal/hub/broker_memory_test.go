@@ -50,6 +50,9 @@ func TestMemoryBrokerRefusesWhenTheTopicQueueIsFull(t *testing.T) {
 		_ = b.Close()
 	}()
 	ctx := context.Background()
+	if err := b.Subscribe(ctx, "c:busy"); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Publish(ctx, "c:busy", []byte("0")); err != nil {
 		t.Fatal(err)
 	}

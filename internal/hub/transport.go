@@ -184,7 +184,14 @@ type gwsTransport struct {
 	// blocked write would wait for the full write timeout.
 	mu      sync.Mutex
 	closing bool
+	// armed is when the write deadline was last set. Setting it costs a
+	// runtime timer update; a fan-out burst writes many frames per second
+	// to each connection, so it is moved only once it is rearmSlack old:
+	// every write still has at least writeTimeout - rearmSlack.
+	armed time.Time
 }
+
+const rearmSlack = time.Second
 
 var errClosing = errors.New("connection is closing")
 
@@ -195,7 +202,12 @@ func (t *gwsTransport) arm() error {
 	if t.closing {
 		return errClosing
 	}
-	return t.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	now := time.Now()
+	if now.Sub(t.armed) < rearmSlack {
+		return nil
+	}
+	t.armed = now
+	return t.conn.SetWriteDeadline(now.Add(writeTimeout))
 }
 
 func (t *gwsTransport) WriteText(data []byte) error {
