@@ -24,10 +24,10 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-  BIN, CHROMIUM, CHROMIUM_FLAGS, DemoServer, freePort, useTreeClientIfStale,
+  BIN, CHROMIUM, CHROMIUM_FLAGS, DemoServer, WAIT, freePort, logIn, send, unique, useTreeClientIfStale,
+  waitMessage, waitOnline, waitReady,
 } from './support.mjs';
 
-const WAIT = 10_000; // default bound for one UI wait
 const PRESENCE_LEAVE_TIMEOUT = 15_000; // presence_grace (3 s) + delivery
 
 const ARTIFACTS = mkdtempSync(join(tmpdir(), 'realtime-browser-'));
@@ -57,69 +57,6 @@ function pageErrors(name) {
   return (pageLogs.get(name) ?? []).filter((l) => l.startsWith('[pageerror]'));
 }
 
-async function logIn(server, page, user) {
-  await page.goto(`${server.base}/login.php`);
-  await page.fill('#username', user);
-  await Promise.all([
-    page.waitForURL(`${server.base}/`, { timeout: WAIT }),
-    page.click('form button[type="submit"]'),
-  ]);
-  assert.equal(await page.getAttribute('body', 'data-user'), user);
-}
-
-/** Connected, and both channels confirmed by the server on this connection. */
-function waitReady(page, notConnectionId = null) {
-  return page.waitForFunction((old) => {
-    const rt = window.realtime;
-    return rt && rt.state === 'connected' && rt.connectionId !== old
-      && rt.isSubscribed('chat') && rt.isSubscribed('presence-lobby')
-      && document.getElementById('status').dataset.kind === 'ok';
-  }, notConnectionId, { timeout: WAIT });
-}
-
-function onlineList(page) {
-  return page.$$eval('#online li', (lis) => lis.map((li) => li.textContent));
-}
-
-/** Waits until the online list is exactly `expected` (sorted, as the page renders it). */
-async function waitOnline(page, expected, timeout = WAIT) {
-  try {
-    await page.waitForFunction((want) => {
-      const got = [...document.querySelectorAll('#online li')].map((li) => li.textContent);
-      return JSON.stringify(got) === JSON.stringify(want)
-        && document.getElementById('online-count').textContent === `(${want.length})`;
-    }, expected, { timeout });
-  } catch (err) {
-    assert.deepEqual(await onlineList(page), expected, `online list: ${err.message.split('\n')[0]}`);
-    throw err;
-  }
-}
-
-async function send(page, text) {
-  await page.fill('#text', text);
-  await page.press('#text', 'Enter'); // Enter sends (Shift+Enter is a newline)
-  // 202 clears the textarea; anything else shows #send-error.
-  await page.waitForFunction(
-    () => document.getElementById('text').value === '' || !document.getElementById('send-error').hidden,
-    null, { timeout: WAIT });
-  const error = await page.$eval('#send-error', (p) => (p.hidden ? '' : p.textContent));
-  assert.equal(error, '', 'send.php refused the message');
-}
-
-/** Waits for a chat message with exactly this author and text; returns how it rendered. */
-async function waitMessage(page, user, text) {
-  const handle = await page.waitForFunction(([user, text]) => {
-    for (const li of document.querySelectorAll('#messages li:not(.system)')) {
-      const p = li.querySelector('p');
-      if (li.querySelector('.meta strong')?.textContent === user && p?.textContent === text) {
-        return { mine: li.classList.contains('mine'), html: p.innerHTML, elements: p.children.length };
-      }
-    }
-    return false;
-  }, [user, text], { timeout: WAIT });
-  return handle.jsonValue();
-}
-
 /** Starts recording the close codes of the page's connection (`disconnected` events). */
 function recordCloses(page) {
   return page.evaluate(() => {
@@ -132,9 +69,6 @@ function closes(page) {
   return page.evaluate(() => window.__closes);
 }
 
-function unique(label) {
-  return `${label} ${randomBytes(4).toString('hex')}`;
-}
 
 // ---- the test ---------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 // Helpers shared by the browser tests (not a test file itself: node --test
 // only runs *.test.mjs here): the demo server, free ports, the client check.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.FRANKENPHP_BIN || join(ROOT, 'bin/frankenphp');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const WAIT = 10_000; // default bound for one UI wait
 export const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run',
@@ -185,5 +187,112 @@ export class DemoServer {
 
   log() {
     return readFileSync(this.logPath, 'utf8');
+  }
+}
+
+// ---- the chat pages (both tabs have the same #messages, #online, #text) ----------
+
+export async function logIn(server, page, user) {
+  await page.goto(`${server.base}/login.php`);
+  await page.fill('#username', user);
+  await Promise.all([
+    page.waitForURL(`${server.base}/`, { timeout: WAIT }),
+    page.click('form button[type="submit"]'),
+  ]);
+  assert.equal(await page.getAttribute('body', 'data-user'), user);
+}
+
+/** Connected, and both channels confirmed by the server on this connection. */
+export function waitReady(page, notConnectionId = null) {
+  return page.waitForFunction((old) => {
+    const rt = window.realtime;
+    return rt && rt.state === 'connected' && rt.connectionId !== old
+      && rt.isSubscribed('chat') && rt.isSubscribed('presence-lobby')
+      && document.getElementById('status').dataset.kind === 'ok';
+  }, notConnectionId, { timeout: WAIT });
+}
+
+export function onlineList(page) {
+  return page.$$eval('#online li', (lis) => lis.map((li) => li.textContent));
+}
+
+/** Waits until the online list is exactly `expected` (sorted, as the page renders it). */
+export async function waitOnline(page, expected, timeout = WAIT) {
+  try {
+    await page.waitForFunction((want) => {
+      const got = [...document.querySelectorAll('#online li')].map((li) => li.textContent);
+      return JSON.stringify(got) === JSON.stringify(want)
+        && document.getElementById('online-count').textContent === `(${want.length})`;
+    }, expected, { timeout });
+  } catch (err) {
+    assert.deepEqual(await onlineList(page), expected, `online list: ${err.message.split('\n')[0]}`);
+    throw err;
+  }
+}
+
+export async function send(page, text) {
+  await page.fill('#text', text);
+  await page.press('#text', 'Enter'); // Enter sends (Shift+Enter is a newline)
+  // 202 clears the textarea; anything else shows #send-error.
+  await page.waitForFunction(
+    () => document.getElementById('text').value === '' || !document.getElementById('send-error').hidden,
+    null, { timeout: WAIT });
+  const error = await page.$eval('#send-error', (p) => (p.hidden ? '' : p.textContent));
+  assert.equal(error, '', 'the page could not send the message');
+}
+
+/** Waits for a chat message with exactly this author and text; returns how it rendered. */
+export async function waitMessage(page, user, text) {
+  const handle = await page.waitForFunction(([user, text]) => {
+    for (const li of document.querySelectorAll('#messages li:not(.system)')) {
+      const p = li.querySelector('p');
+      if (li.querySelector('.meta strong')?.textContent === user && p?.textContent === text) {
+        return { mine: li.classList.contains('mine'), html: p.innerHTML, elements: p.children.length };
+      }
+    }
+    return false;
+  }, [user, text], { timeout: WAIT });
+  return handle.jsonValue();
+}
+
+/** A label made unique, so a wait can only match this run's message. */
+export function unique(label) {
+  return `${label} ${randomBytes(4).toString('hex')}`;
+}
+
+// ---- pages: console output and screenshots for failure reports -------------------
+
+export class Pages {
+  /** @param {string} dir where dump() writes */
+  constructor(dir) {
+    this.dir = dir;
+    this.pages = new Map();
+    this.logs = new Map();
+  }
+
+  async open(context, name) {
+    const page = await context.newPage();
+    this.pages.set(name, page);
+    const lines = [];
+    this.logs.set(name, lines);
+    page.on('console', (m) => lines.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
+    page.on('close', () => this.pages.delete(name));
+    return page;
+  }
+
+  /** Uncaught exceptions in that page. */
+  errors(name) {
+    return (this.logs.get(name) ?? []).filter((l) => l.startsWith('[pageerror]'));
+  }
+
+  async dump(slug) {
+    for (const [name, page] of this.pages) {
+      await page.screenshot({ path: join(this.dir, `${slug}--${name}.png`), fullPage: true, timeout: 5000 })
+        .catch((e) => console.error(`screenshot of ${name} failed: ${e.message}`));
+    }
+    for (const [name, lines] of this.logs) {
+      writeFileSync(join(this.dir, `console-${name}.log`), lines.join('\n') + '\n');
+    }
   }
 }
