@@ -118,8 +118,62 @@ func (h *Hub) upgrader(limit int) *gws.Upgrader {
 		// frame rather than gws closing the connection with 1007.
 		CheckUtf8Enabled: false,
 		ParallelEnabled:  false,
+		NewSession:       func() gws.SessionStorage { return new(oneSession) },
 	}))
 	return u.(*gws.Upgrader)
+}
+
+// oneSession is a connection's gws session storage: the hub stores one
+// value (sessionKey) per connection, so a slot costs ~50 bytes where gws's
+// default map with its own mutex costs ~350 on every idle connection.
+type oneSession struct {
+	mu  sync.Mutex
+	key string
+	val any
+	set bool
+}
+
+func (s *oneSession) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set {
+		return 1
+	}
+	return 0
+}
+
+func (s *oneSession) Load(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set && s.key == key {
+		return s.val, true
+	}
+	return nil, false
+}
+
+func (s *oneSession) Delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set && s.key == key {
+		s.key, s.val, s.set = "", nil, false
+	}
+}
+
+// Store keeps one key: storing a second key replaces the first (the hub
+// never does; gws itself stores nothing).
+func (s *oneSession) Store(key string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.key, s.val, s.set = key, value, true
+}
+
+func (s *oneSession) Range(f func(key string, value any) bool) {
+	s.mu.Lock()
+	key, val, set := s.key, s.val, s.set
+	s.mu.Unlock()
+	if set {
+		f(key, val)
+	}
 }
 
 // gwsEvents adapts gws's event callbacks, which run on each connection's
