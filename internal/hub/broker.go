@@ -59,3 +59,11 @@ type BrokerStats interface {
 type BrokerHandler interface {
 	HandleBrokerMessage(topic string, data []byte)
 }
+
+// BatchHandler is implemented by handlers that take several consecutive
+// publications of one topic at once, in order: a broker with a backlog
+// hands them over together, so each connection gets the whole run in one
+// enqueue and one write. Brokers use it when the handler has it.
+type BatchHandler interface {
+	HandleBrokerBatch(topic string, data [][]byte)
+}

@@ -66,10 +66,45 @@ func (b *MemoryBroker) Run(h BrokerHandler) error {
 	return nil
 }
 
+// memoryBatch is the most consecutive publications of one topic a
+// dispatcher hands over at once.
+const memoryBatch = 64
+
+// dispatch delivers q's messages in order. With a backlog (a publisher
+// loop outran the fan-out), consecutive messages of one topic go to a
+// BatchHandler together; without one, each goes alone at once: batching
+// never waits for a message to come.
 func (b *MemoryBroker) dispatch(q chan memoryMessage) {
 	defer b.done.Done()
+	bh, _ := b.handler.(BatchHandler)
+	batch := make([][]byte, 0, memoryBatch)
 	for m := range q {
-		b.handler.HandleBrokerMessage(m.topic, m.data)
+		if bh == nil {
+			b.handler.HandleBrokerMessage(m.topic, m.data)
+			continue
+		}
+		topic := m.topic
+		batch = append(batch[:0], m.data)
+	drain:
+		for len(batch) < memoryBatch {
+			select {
+			case next, ok := <-q:
+				if !ok {
+					break drain
+				}
+				if next.topic != topic {
+					bh.HandleBrokerBatch(topic, batch)
+					topic = next.topic
+					batch = append(batch[:0], next.data)
+					continue
+				}
+				batch = append(batch, next.data)
+			default:
+				break drain
+			}
+		}
+		bh.HandleBrokerBatch(topic, batch)
+		clear(batch)
 	}
 }
 

@@ -3,6 +3,8 @@ package hub
 import (
 	"context"
 	"errors"
+	"hash/maphash"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -111,5 +113,80 @@ func TestMemoryBrokerRunsOnce(t *testing.T) {
 	}
 	if err := b.Close(); err != nil {
 		t.Errorf("a second Close: %v", err)
+	}
+}
+
+// batchingHandler is a blockingHandler that also takes batches.
+type batchingHandler struct {
+	blockingHandler
+	batches []int // sizes, in order
+	topics  []string
+}
+
+func (h *batchingHandler) HandleBrokerBatch(topic string, data [][]byte) {
+	h.mu.Lock()
+	h.batches = append(h.batches, len(data))
+	h.topics = append(h.topics, topic)
+	h.mu.Unlock()
+	for _, d := range data {
+		h.HandleBrokerMessage(topic, d)
+	}
+}
+
+// A backlog reaches a BatchHandler in runs of one topic, at most
+// memoryBatch long, in publish order; without a backlog each message goes
+// alone at once.
+func TestMemoryBrokerHandsBacklogOverInBatches(t *testing.T) {
+	b := NewMemoryBroker()
+	// Two topics on one dispatcher queue, so that their runs interleave.
+	a, c := "c:a", ""
+	for i := 0; c == ""; i++ {
+		if x := "c:b" + strconv.Itoa(i); maphash.String(b.seed, x)%memoryDispatchers == maphash.String(b.seed, a)%memoryDispatchers {
+			c = x
+		}
+	}
+	total := 1 + 2*memoryBatch + 10
+	h := &batchingHandler{blockingHandler: blockingHandler{entered: make(chan struct{}), release: make(chan struct{}), all: make(chan struct{}), want: total}}
+	if err := b.Run(h); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	for _, topic := range []string{a, c} {
+		if err := b.Subscribe(ctx, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish := func(topic string, i int) {
+		if err := b.Publish(ctx, topic, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(a, 0)
+	<-h.entered // the dispatcher is held: what follows queues up
+	i := 1
+	for ; i <= 2*memoryBatch; i++ {
+		publish(a, i)
+	}
+	for ; i < total; i++ {
+		publish(c, i)
+	}
+	close(h.release)
+	select {
+	case <-h.all:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backlog was not delivered")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, got := range h.got {
+		if got != strconv.Itoa(k) {
+			t.Fatalf("delivery #%d = %q: out of order", k, got)
+		}
+	}
+	wantSizes := []int{1, memoryBatch, memoryBatch, 10}
+	wantTopics := []string{a, a, a, c}
+	if !slices.Equal(h.batches, wantSizes) || !slices.Equal(h.topics, wantTopics) {
+		t.Errorf("batches %v of %v, want %v of %v", h.batches, h.topics, wantSizes, wantTopics)
 	}
 }

@@ -6,6 +6,75 @@ type brokerHandler struct{ hub *Hub }
 
 func (b brokerHandler) HandleBrokerMessage(topic string, data []byte) { b.hub.deliver(topic, data) }
 
+func (b brokerHandler) HandleBrokerBatch(topic string, data [][]byte) {
+	b.hub.deliverBatch(topic, data)
+}
+
+// deliverBatch hands consecutive publications of one topic to the local
+// connections: runs of channel messages reach each connection in one
+// enqueue; anything else goes one by one, in order.
+func (h *Hub) deliverBatch(topic string, data [][]byte) {
+	prefix, name, ok := splitTopic(topic)
+	if !ok || prefix != channelTopic {
+		for _, d := range data {
+			h.deliver(topic, d)
+		}
+		return
+	}
+	for len(data) > 0 {
+		n := 0
+		for n < len(data) && len(data[n]) > 0 && data[n][0] == kindMessage {
+			n++
+		}
+		if n == 0 {
+			h.deliver(topic, data[0])
+			data = data[1:]
+			continue
+		}
+		if n == 1 {
+			h.deliverMessage(name, data[0][1:])
+		} else {
+			h.deliverMessages(name, data[:n])
+		}
+		data = data[n:]
+	}
+}
+
+// deliverMessages is deliverMessage for a run of messages of one channel:
+// each connection gets its frames of the whole run in one enqueue.
+func (h *Hub) deliverMessages(channel string, run [][]byte) {
+	type message struct {
+		event, except string
+		data          []byte
+		memo          memo
+	}
+	msgs := make([]message, 0, len(run))
+	for _, d := range run {
+		if f, data, ok := fields(d[1:], 2); ok {
+			msgs = append(msgs, message{event: f[0], except: f[1], data: data})
+		}
+	}
+	frames := make([][]byte, 0, len(msgs))
+	n := 0
+	h.channels.each(channel, func(c *Client) {
+		frames = frames[:0]
+		for i := range msgs {
+			m := &msgs[i]
+			if m.except != "" && c.id == m.except {
+				continue
+			}
+			if f := m.memo.frame(c.codec, func(cd Codec) []byte { return cd.Message(channel, m.event, m.data) }); f != nil {
+				frames = append(frames, f)
+			}
+		}
+		if len(frames) > 0 {
+			c.sendAll(frames)
+			n += len(frames)
+		}
+	})
+	h.delivered.Add(int64(n))
+}
+
 // deliver hands a publication to the local connections. It only queues
 // frames (each connection's queue is bounded), so it never blocks the
 // broker on a slow client.

@@ -75,10 +75,51 @@ func (o *outbound) enqueue(f outFrame) bool {
 	return true
 }
 
+// batchWriter is implemented by transports that write several text frames
+// with one system call (gwsTransport): a fan-out burst then costs a
+// connection one write per batch instead of one per message.
+type batchWriter interface {
+	WriteTexts(frames [][]byte) error
+}
+
+// enqueueAll adds data frames in order as one step: all of them, or none
+// when the backlog would exceed the limit (onError(true) runs then).
+func (o *outbound) enqueueAll(frames [][]byte) bool {
+	size := 0
+	for _, f := range frames {
+		size += len(f)
+	}
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return false
+	}
+	if o.pending+size > o.limit() {
+		o.closed = true
+		o.queue, o.pending = nil, 0
+		o.mu.Unlock()
+		o.onError(true)
+		return false
+	}
+	for _, f := range frames {
+		o.queue = append(o.queue, outFrame{data: f})
+	}
+	o.pending += size
+	start := !o.flushing
+	o.flushing = true
+	o.mu.Unlock()
+	if start {
+		go o.flush()
+	}
+	return true
+}
+
 // flush writes queued frames until the queue is empty. shut empties the
 // queue, so a hard close ends the loop after the batch in hand, whose
 // writes then fail fast on the closing transport.
 func (o *outbound) flush() {
+	bw, _ := o.transport.(batchWriter)
+	var texts [][]byte
 	for {
 		o.mu.Lock()
 		if len(o.queue) == 0 {
@@ -91,7 +132,8 @@ func (o *outbound) flush() {
 		o.queue = nil
 		o.mu.Unlock()
 
-		for i, f := range batch {
+		for i := 0; i < len(batch); {
+			f := batch[i]
 			if f.close != nil {
 				o.transport.Close(f.close.code, f.close.reason)
 				close(f.close.done)
@@ -99,21 +141,35 @@ func (o *outbound) flush() {
 				return
 			}
 			var err error
-			if f.ping {
+			n, size := 1, len(f.data)
+			switch {
+			case f.ping:
 				err = o.transport.WritePing()
-			} else {
+			case bw != nil:
+				texts = texts[:0]
+				for n = 0; i+n < len(batch) && !batch[i+n].ping && batch[i+n].close == nil; n++ {
+					texts = append(texts, batch[i+n].data)
+				}
+				size = 0
+				for _, t := range texts {
+					size += len(t)
+				}
+				err = bw.WriteTexts(texts)
+				clear(texts)
+			default:
 				err = o.transport.WriteText(f.data)
 			}
 			o.mu.Lock()
-			o.pending -= len(f.data)
+			o.pending -= size
 			o.mu.Unlock()
 			if err != nil {
-				o.failPending(batch[i+1:])
+				o.failPending(batch[i+n:])
 				o.shut()
 				o.onError(false)
 				return
 			}
-			batch[i] = outFrame{}
+			clear(batch[i : i+n])
+			i += n
 		}
 	}
 }

@@ -73,14 +73,15 @@ func (h *Hub) Serve(u Upgrade) error {
 		// (browsers wait for the 101): drop it for a smaller one.
 		br = bufio.NewReaderSize(u.Conn, readBufferSize)
 	}
-	socket, err := h.upgrader(u.ReadLimit).UpgradeFromConn(u.Conn, br, u.Request)
+	raw := &lockedConn{Conn: u.Conn}
+	socket, err := h.upgrader(u.ReadLimit).UpgradeFromConn(raw, br, u.Request)
 	if err != nil {
 		if u.Slot != nil {
 			u.Slot.Release()
 		}
 		return err
 	}
-	t := &gwsTransport{conn: socket}
+	t := &gwsTransport{conn: socket, raw: raw}
 	if u.Slot == nil {
 		for _, f := range u.Refused.Frames {
 			_ = t.WriteText(f)
@@ -233,6 +234,7 @@ func (e *gwsEvents) OnMessage(socket *gws.Conn, msg *gws.Message) {
 // gwsTransport writes a hub client's frames to its gws connection.
 type gwsTransport struct {
 	conn *gws.Conn
+	raw  *lockedConn // what conn writes to, for WriteTexts
 	// mu orders deadline updates with closing: once Close has shortened
 	// the deadline, no write may extend it again, or a close behind a
 	// blocked write would wait for the full write timeout.
@@ -269,6 +271,68 @@ func (t *gwsTransport) WriteText(data []byte) error {
 		return err
 	}
 	return t.conn.WriteMessage(gws.OpcodeText, data)
+}
+
+// WriteTexts writes frames as unfragmented, uncompressed text frames with as
+// few writes as maxWriteBatch allows: one system call for a typical burst.
+// The frames were encoded once per publish; only the 2-10 byte WebSocket
+// headers are built here (RFC 6455 §5.2, server frames are not masked).
+func (t *gwsTransport) WriteTexts(frames [][]byte) error {
+	if err := t.arm(); err != nil {
+		return err
+	}
+	bp := writeBuffers.Get().(*[]byte)
+	defer writeBuffers.Put(bp)
+	buf := (*bp)[:0]
+	for i, f := range frames {
+		buf = appendTextHeader(buf, len(f))
+		buf = append(buf, f...)
+		if len(buf) >= maxWriteBatch || i == len(frames)-1 {
+			if _, err := t.raw.Write(buf); err != nil {
+				*bp = buf[:0]
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if cap(buf) <= 2*maxWriteBatch {
+		*bp = buf[:0] // keep the grown buffer, unless one huge frame made it
+	}
+	return nil
+}
+
+// maxWriteBatch is how many bytes WriteTexts gathers before writing.
+const maxWriteBatch = 64 << 10
+
+var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// appendTextHeader appends the header of a final, unmasked text frame whose
+// payload is n bytes long.
+func appendTextHeader(b []byte, n int) []byte {
+	const finText = 0x81
+	switch {
+	case n < 126:
+		return append(b, finText, byte(n))
+	case n <= 0xFFFF:
+		return append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		return append(b, finText, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+}
+
+// lockedConn is the connection gws writes to: every write, gws's own
+// (pongs, close frames) and WriteTexts's batches, holds mu, so frames
+// written by the two never interleave. Reads pass through unlocked.
+type lockedConn struct {
+	net.Conn
+	mu sync.Mutex
+}
+
+func (c *lockedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.Write(p)
 }
 
 func (t *gwsTransport) WritePing() error {
