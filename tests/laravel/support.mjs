@@ -48,13 +48,13 @@ export function artifactsDir(name) {
   return mkdtempSync(join(tmpdir(), `realtime-laravel-${name}-`));
 }
 
-/** A TCP port nobody listens on. */
+/** A TCP port nobody listens on, on any address (servers listen on all of them). */
 export function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', fail);
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+    srv.listen({ port: 0, host: '0.0.0.0', exclusive: true }, () => {
       const { port } = srv.address();
       srv.close(() => ok(port));
     });

@@ -92,7 +92,7 @@ export function freePort() {
     const srv = createServer();
     srv.unref();
     srv.on('error', fail);
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+    srv.listen({ port: 0, host: '0.0.0.0', exclusive: true }, () => {
       const { port } = srv.address();
       srv.close(() => ok(port));
     });
