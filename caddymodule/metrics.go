@@ -39,7 +39,7 @@ func newMetrics(s *sharedHub) *metrics {
 		subscriptions: d("subscriptions", "Connection-channel subscriptions on this node."),
 		published:     d("messages_published_total", "Messages published by this node (broadcast, direct, disconnect)."),
 		delivered:     d("messages_delivered_total", "Message and direct frames queued to connections on this node."),
-		slowConsumers: d("slow_consumer_disconnects_total", "Connections closed with 4008 because their backlog passed max_pending_bytes."),
+		slowConsumers: d("slow_consumer_disconnects_total", "Connections closed because their backlog passed max_pending_bytes (4008 native, 4100 Pusher)."),
 		brokerErrors:  d("broker_errors_total", "Broker operations that failed."),
 		reconnects:    d("broker_reconnects_total", "Times the broker reconnected."),
 		hookCalls:     d("presence_hook_calls_total", "Presence hook calls by outcome.", "result"),

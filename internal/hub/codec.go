@@ -25,6 +25,10 @@ type Codec interface {
 	ClientEvent(channel, event string, data []byte, userID string) []byte
 	// DisconnectClose is the close code and reason of disconnectUser().
 	DisconnectClose() (code uint16, reason string)
+	// SlowConsumerClose is the close code and reason of a connection whose
+	// outbound backlog went over max_pending_bytes: one on which the
+	// client reconnects, after a pause if the protocol has one.
+	SlowConsumerClose() (code uint16, reason string)
 	// ShutdownClose is the close code and reason when the hub shuts down
 	// or its backend changes; closes are spread at random over spread, so
 	// that clients which reconnect at once do not all come back together.

@@ -191,7 +191,8 @@ func (h *Hub) Attach(slot *Slot, t Transport, codec Codec, caller Caller, userID
 			h.slowConsumers.Add(1)
 			// Closing takes locks and may wait for the close deadline:
 			// never in the delivering goroutine.
-			go c.Close(CloseSlowConsumer, "slow consumer")
+			code, reason := codec.SlowConsumerClose()
+			go c.Close(code, reason)
 		}
 	})
 	attached := false

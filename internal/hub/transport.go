@@ -96,14 +96,15 @@ func (h *Hub) Serve(u Upgrade) error {
 		return err
 	}
 	session := u.Open(c)
-	socket.Session().Store(sessionKey, &served{client: c, session: session})
+	socket.Session().Store(sessionKey, &served{client: c, session: session, transport: t})
 	go socket.ReadLoop()
 	return nil
 }
 
 type served struct {
-	client  *Client
-	session Session
+	client    *Client
+	session   Session
+	transport *gwsTransport
 }
 
 func (h *Hub) upgrader(limit int) *gws.Upgrader {
@@ -211,7 +212,13 @@ func (e *gwsEvents) OnClose(socket *gws.Conn, _ error) {
 }
 
 func (e *gwsEvents) OnPing(socket *gws.Conn, payload []byte) {
-	e.activity(socket)
+	s := e.activity(socket)
+	// The pong is written on the transport's write deadline, which only
+	// our writes move: a client that only pings would otherwise meet one
+	// set long ago and be dropped by its own keep-alive.
+	if s == nil || s.transport.arm() != nil {
+		return
+	}
 	// Asynchronous: the read goroutine must never wait on a slow writer.
 	socket.WriteAsync(gws.OpcodePong, append([]byte(nil), payload...), nil)
 }

@@ -52,6 +52,11 @@ func (Codec) DisconnectClose() (uint16, string) {
 	return hub.CloseDisconnected, "disconnected by the application"
 }
 
+// SlowConsumerClose: 4008 (SPEC §4); realtime.js reconnects.
+func (Codec) SlowConsumerClose() (uint16, string) {
+	return hub.CloseSlowConsumer, "slow consumer"
+}
+
 func (Codec) ShutdownClose() (uint16, string, time.Duration) {
 	return hub.CloseGoingAway, "server shutting down", 0
 }

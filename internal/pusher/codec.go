@@ -57,6 +57,14 @@ func (Codec) DisconnectClose() (uint16, string) {
 	return CodeUnauthorized, "disconnected by the application"
 }
 
+// SlowConsumerClose: 4100, on which pusher-js reconnects after a second.
+// Not 4008: pusher-js never reconnects on 4000-4099 (PUSHER.md §8), and a
+// client that fell behind a burst must come back; not 4200 either, whose
+// immediate reconnect would meet the same burst.
+func (Codec) SlowConsumerClose() (uint16, string) {
+	return CodeOverCapacity, "slow consumer: fell too far behind"
+}
+
 func (Codec) ShutdownClose() (uint16, string, time.Duration) {
 	return CodeReconnect, "server restarting", ShutdownSpread
 }

@@ -150,7 +150,7 @@ func ClientEvent(event, channel string, data json.RawMessage, userID string) []b
 	b := make([]byte, 0, len(event)+len(channel)+len(data)+len(userID)+48)
 	b = appendField(append(b, '{'), "event", event)
 	b = appendField(append(b, ','), "channel", channel)
-	if data != nil {
+	if len(data) > 0 { // none sent (or lost its nil on the way through the broker): leave "data" out
 		b = append(append(b, `,"data":`...), data...)
 	}
 	if userID != "" {

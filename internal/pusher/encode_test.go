@@ -75,6 +75,9 @@ func TestServerFramesGolden(t *testing.T) {
 			`{"event":"client-x","channel":"presence-a","data":"s","user_id":"42"}`},
 		{"client event without data", ClientEvent("client-x", "private-a", nil, ""),
 			`{"event":"client-x","channel":"private-a"}`},
+		// What a data-less client event is after the broker: empty, not nil.
+		{"client event with empty data", ClientEvent("client-x", "private-a", json.RawMessage{}, ""),
+			`{"event":"client-x","channel":"private-a"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

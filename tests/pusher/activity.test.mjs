@@ -71,15 +71,22 @@ describe('activity timeout (pusher_activity_timeout 1s)', { concurrency: true },
     assert.deepEqual(p.closeCodes, []);
   });
 
-  it('§8 pusher_activity_timeout: every inbound frame counts — a client sending only WebSocket pings is never sent pusher:ping', { timeout: 30_000 }, async () => {
+  it('§8 pusher_activity_timeout: every inbound frame counts — a client sending only WebSocket pings is never sent pusher:ping, and every ping is answered, past the server\'s 10 s write deadline (reverb #224)', { timeout: 40_000 }, async () => {
     const raw = await RawPusher.connect(server);
-    const until = Date.now() + 4_000; // four activity timeouts
-    while (Date.now() < until) {
+    let pongs = 0;
+    raw.ws.on('pong', () => { pongs++; });
+    // 13 s: longer than the 10 s write deadline, which a pong written on
+    // an old deadline would fail (the connection then dropped, 1006).
+    const until = Date.now() + 13_000;
+    let pings = 0;
+    while (Date.now() < until && raw.open) {
       raw.ws.ping();
+      pings++;
       await delay(250); // the client's own ping interval
     }
+    assert.ok(raw.open, `closed (${raw.closeCode}) after ${pings} pings`);
+    await waitFor(() => pongs >= pings, { timeout: 5_000, what: `pongs for all ${pings} pings (got ${pongs})` });
     assert.deepEqual(raw.queued('pusher:ping'), [], 'no pusher:ping while WebSocket pings arrive');
-    assert.ok(raw.open);
     // Control: once it stops, the server does ping it.
     await raw.next('pusher:ping', 5_000);
   });

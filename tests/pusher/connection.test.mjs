@@ -238,3 +238,40 @@ describe('shutdown', () => {
   });
 });
 
+
+describe('slow consumers (max_pending_bytes 512KiB)', () => {
+  let server;
+  before(async () => { server = await Server.start({ admin: true, options: ['max_pending_bytes 512KiB'] }); });
+  after(async () => { await closeClients(); await server?.stop(); });
+
+  const slowDrops = async () => {
+    const res = await server.admin_('GET', '/metrics');
+    const m = /^realtime_slow_consumer_disconnects_total (\d+)/m.exec(res.body);
+    return m ? Number(m[1]) : 0;
+  };
+
+  it('§8 Close codes: a client that fell behind a burst is closed with 4100 (pusher-js reconnects after a second), never 4008 (pusher-js would give up for good); a reading client is untouched', { timeout: 90_000 }, async () => {
+    const raw = await RawPusher.connect(server);
+    await raw.subscribe('busy');
+    const bystander = await RawPusher.connect(server);
+    await bystander.subscribe('busy');
+    const before = await slowDrops();
+    raw.ws._socket.pause(); // stops reading: the kernel buffers fill, then the server's backlog
+    const data = 'x'.repeat(60_000);
+    let sent = 0;
+    for (; sent < 1000 && (await slowDrops()) === before; sent++) {
+      const res = await signedRequest(server, 'POST', `/apps/${server.app.id}/events`,
+        { body: JSON.stringify({ name: 'burst', channel: 'busy', data }) });
+      assert.equal(res.status, 200, res.body);
+    }
+    // Reading again within the server's 1 s close deadline lets the close
+    // frame through (a client that never reads again only sees the TCP close).
+    raw.ws._socket.resume();
+    assert.ok(sent < 1000, 'the paused client was never dropped');
+    const { code } = await withTimeout(raw.closed, 30_000, `the slow client's close after ${sent} events of 60 kB`);
+    assert.equal(code, 4100, `close code after ${sent} events (reason: ${raw.closeReason})`);
+    await waitFor(() => bystander.queued('burst').length === sent,
+      { timeout: 30_000, what: `the bystander gets all ${sent} events (it has ${bystander.queued('burst').length})` });
+    assert.ok(bystander.open, 'a reading client is not closed');
+  });
+});
