@@ -106,7 +106,7 @@ func (l *localSites) ServeLocal(ctx context.Context, site auth.Site, w http.Resp
 			break
 		}
 	}
-	if srv == nil {
+	if srv == nil && site.Remote {
 		// Another node's site (a crashed node's memberships, swept here):
 		// nodes of one cluster share their configuration, so their sites
 		// listen alike; when they do not (several nodes on one machine),
@@ -114,6 +114,8 @@ func (l *localSites) ServeLocal(ctx context.Context, site auth.Site, w http.Resp
 		srv = l.app.onlyRealtimeServer()
 	}
 	if srv == nil {
+		// A connection of this node whose site a reload removed: its calls
+		// fail (authorize: internal) rather than run on another site.
 		return fmt.Errorf("the server listening on %q that accepted this connection is not in the current configuration", site.Server)
 	}
 	r.Host = site.Host

@@ -270,7 +270,11 @@ func TestCallsRunThroughTheCallersSite(t *testing.T) {
 		t.Fatalf("caller key %q carries credentials into the presence store", key)
 	}
 	if got := CallerFromKey(key); got.Site != caller.Site || got.Cookie != "" {
-		t.Fatalf("CallerFromKey = %+v", got)
+		t.Fatalf("CallerFromKey = %+v, want this process's site %+v", got, caller.Site)
+	}
+	other := strings.Replace(key, bootID, "0123456789abcdef", 1)
+	if got := CallerFromKey(other); !got.Site.Remote || got.Site.Server != caller.Site.Server {
+		t.Fatalf("CallerFromKey(another process's key) = %+v, want a Remote site", got)
 	}
 	h := NewHook(func() (*Endpoint, time.Duration) {
 		return &Endpoint{Target: "/presence.php", Local: l}, time.Second

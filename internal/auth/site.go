@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -18,6 +20,10 @@ type Site struct {
 	Server string
 	Host   string
 	Root   string
+	// Remote marks a site rebuilt from another node's key (CallerFromKey):
+	// only such a site may be served by a server that merely resembles
+	// it; a connection of this node whose server is gone gets no call.
+	Remote bool
 }
 
 // Caller is a connection's binding for endpoint calls: its site, and what
@@ -46,17 +52,30 @@ func NewCaller(r *http.Request, server, root string) *Caller {
 // Key serializes the site only: it travels through the presence store so
 // that another node can call the presence endpoint for this node's
 // memberships, and credentials must not be copied there.
+// The process's boot id ends it, so that CallerFromKey tells this
+// process's connections from other nodes' (and from its own before a
+// restart).
 func (c *Caller) Key() string {
-	return c.Site.Server + "\x00" + c.Site.Host + "\x00" + c.Site.Root
+	return c.Site.Server + "\x00" + c.Site.Host + "\x00" + c.Site.Root + "\x00" + bootID
 }
 
-// CallerFromKey rebuilds the site binding of a Key, without credentials.
+// bootID identifies this process in caller keys: an identity fixed at
+// start, not state.
+var bootID = func() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()
+
+// CallerFromKey rebuilds the site binding of a Key, without credentials;
+// the site is Remote unless this process made the key.
 func CallerFromKey(key string) *Caller {
-	parts := strings.SplitN(key, "\x00", 3)
-	if len(parts) != 3 {
+	parts := strings.SplitN(key, "\x00", 4)
+	if len(parts) < 3 {
 		return &Caller{}
 	}
-	return &Caller{Site: Site{Server: parts[0], Host: parts[1], Root: parts[2]}}
+	remote := len(parts) < 4 || parts[3] != bootID
+	return &Caller{Site: Site{Server: parts[0], Host: parts[1], Root: parts[2], Remote: remote}}
 }
 
 // Local runs a request through a site of this process (the Caddy module

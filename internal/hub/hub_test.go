@@ -181,7 +181,9 @@ func (c *testCodec) ClientEvent(channel, event string, data []byte, userID strin
 
 func (c *testCodec) DisconnectClose() (uint16, string) { return c.disconnect, "disconnected" }
 
-func (c *testCodec) SlowConsumerClose() (uint16, string) { return hub.CloseSlowConsumer, "slow consumer" }
+func (c *testCodec) SlowConsumerClose() (uint16, string) {
+	return hub.CloseSlowConsumer, "slow consumer"
+}
 
 func (c *testCodec) ShutdownClose() (uint16, string, time.Duration) {
 	return c.shutdown, "shutdown", 0

@@ -171,6 +171,42 @@ final class CrossSiteTest extends RealtimeTestCase
         self::assertSame('alpha', $sites[$after] ?? null, "authorize after the reload runs through the connection's own site, not the new one");
     }
 
+    /**
+     * A reload that removes a connection's site leaves the connection open
+     * (the hub lives on with the other site's realtime route), but its
+     * later endpoint calls fail: they never run on the remaining site, whose
+     * authorize endpoint allows everything here.
+     */
+    public function testAConnectionWhoseSiteAReloadRemovedGetsNoCallsOnAnotherSite(): void
+    {
+        $fixtures = Server::root() . '/tests/fixtures/hosts';
+        $options = "auth_endpoint /auth.php\nauthorize_endpoint /authorize.php";
+        $server = $this->server('site-removed', static fn () => new Server(
+            $options,
+            appDir: "$fixtures/alpha",
+            withAdmin: true,
+            extraSites: ["root * $fixtures/beta\nhandle /ws {\n\trealtime {\n\t\tauth_endpoint /auth.php\n\t\tauthorize_endpoint /authorize.php\n\t}\n}\nphp_server"],
+        ));
+        $client = WebSocketClient::connect($server->wsUrl(), ['Cookie' => 'uid=u1'], 10.0);
+        self::assertSame('alpha-u1', $client->receiveJson(10.0)['user_id'] ?? null);
+
+        // The same configuration without the alpha site.
+        $full = $server->caddyfile();
+        $global = substr($full, 0, strpos($full, "\n}\n") + 3);
+        $betaAt = strpos($full, 'http://127.0.0.1:' . $server->extraPort(0) . ' {');
+        self::assertNotFalse($betaAt, $full);
+        $response = $server->load($global . "\n" . substr($full, $betaAt));
+        self::assertSame(200, $response->status, $response->describe());
+
+        $private = self::channel('private-orphan-');
+        $client->sendJson(['action' => 'subscribe', 'channel' => $private]);
+        $reply = $client->receiveJson(10.0);
+        self::assertSame(['error', 'internal', $private], [$reply['event'] ?? null, $reply['code'] ?? null, $reply['channel'] ?? null], json_encode($reply));
+        $ran = array_filter(self::fixtureLog($server, 'sites.jsonl'), static fn (array $e): bool => $e['channel'] === $private);
+        self::assertSame([], array_values($ran), 'an authorize call for the orphaned connection ran on another site');
+        self::assertStillUsable($client, ' after the refused subscribe');
+    }
+
     /** A reserved free port below $port (Caddy orders servers by listener address). */
     private static function lowerPort(int $port): PortReservation
     {
