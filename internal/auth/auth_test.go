@@ -56,7 +56,14 @@ func inProcess(h http.HandlerFunc) *local { return &local{handler: h} }
 
 // authApp plays the PHP auth endpoint: the Cookie header decides the answer.
 func authApp(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/landing" { // where redirect=1 points: an answer if followed
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "landing")
+		return
+	}
 	switch r.Header.Get("Cookie") {
+	case "redirect=1": // a login redirect is a refusal, never followed
+		http.Redirect(w, r, "/landing", http.StatusFound)
 	case "user=42":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "42\n")
@@ -158,6 +165,7 @@ func TestAuthenticate(t *testing.T) {
 		{"json=ctrl", "", http.StatusForbidden},
 		{"", "", http.StatusUnauthorized},
 		{"forbidden=1", "", http.StatusForbidden},
+		{"redirect=1", "", http.StatusForbidden},
 		{"boom=1", "", http.StatusForbidden},
 		{"empty=1", "", http.StatusForbidden},
 		{"slow=1", "", http.StatusServiceUnavailable},
@@ -180,7 +188,7 @@ func TestAuthenticate(t *testing.T) {
 				t.Errorf("%s %q: %v: a 5xx, and only a 5xx, is the endpoint failing", name, c.cookie, err)
 			}
 			var refusal *Refusal
-			if c.status == http.StatusForbidden && c.cookie != "forbidden=1" && c.cookie != "boom=1" &&
+			if c.status == http.StatusForbidden && c.cookie != "forbidden=1" && c.cookie != "boom=1" && c.cookie != "redirect=1" &&
 				(!errors.As(err, &refusal) || refusal.Hint == "") {
 				t.Errorf("%s %q: a refused 2xx must say why: %v", name, c.cookie, err)
 			}
@@ -460,6 +468,8 @@ func TestAuthorize(t *testing.T) {
 			_, _ = io.WriteString(w, `{"allow": "yes"}`)
 		case r.PostForm.Get("channel") == "private-broken":
 			w.WriteHeader(http.StatusBadGateway)
+		case r.PostForm.Get("channel") == "private-login": // form_login's redirect
+			http.Redirect(w, r, "/login", http.StatusFound)
 		default:
 			w.WriteHeader(http.StatusForbidden)
 		}
@@ -469,7 +479,7 @@ func TestAuthorize(t *testing.T) {
 	if err := a.Authorize(context.Background(), "private-ok", "42", caller); err != nil {
 		t.Fatalf("allowed channel: %v", err)
 	}
-	for _, ch := range []string{"private-no", "private-plain", "private-no-content", "private-page", "private-false", "private-string"} {
+	for _, ch := range []string{"private-no", "private-plain", "private-no-content", "private-page", "private-false", "private-string", "private-login"} {
 		if err := a.Authorize(context.Background(), ch, "42", caller); !errors.Is(err, native.ErrForbidden) {
 			t.Errorf("%s: %v, want forbidden", ch, err)
 		}

@@ -107,7 +107,9 @@ func (a *Authorizer) Authorize(ctx context.Context, channel, userID string, hc h
 			return fmt.Errorf("%w: %w", native.ErrForbidden, err)
 		}
 		return nil
-	case resp.status >= 400 && resp.status <= 499:
+	case resp.status >= 300 && resp.status <= 499:
+		// A redirect is a login page's answer (Symfony's form_login): a
+		// refusal, like a 4xx, not an outage to retry.
 		return fmt.Errorf("%w: authorize endpoint answered %d", native.ErrForbidden, resp.status)
 	default:
 		return fmt.Errorf("authorize endpoint answered %d", resp.status)

@@ -37,10 +37,18 @@ type Endpoint struct {
 	Local Local
 	// Gate bounds concurrent in-process calls; nil: unbounded.
 	Gate *Gate
-	// Client performs URL targets; http.DefaultClient when nil.
+	// Client performs URL targets; noRedirects when nil.
 	Client *http.Client
 	// Secret signs URL calls (SignatureHeader); "" leaves them unsigned.
 	Secret string
+}
+
+// noRedirects performs URL endpoint calls. A redirect is the endpoint's
+// answer (a non-2xx: refused), never followed: following one would take
+// the credentials and the signature to another URL, and a login page's
+// 200 would look like an answer.
+var noRedirects = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // IsURL reports whether target names a remote endpoint rather than a path.
@@ -94,7 +102,7 @@ func (e *Endpoint) doHTTP(ctx context.Context, method string, header http.Header
 	}
 	client := e.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = noRedirects
 	}
 	resp, err := client.Do(req)
 	if err != nil {
