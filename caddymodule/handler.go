@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -34,6 +35,8 @@ type Handler struct {
 	app    *App
 	shared *sharedHub
 	logger *slog.Logger
+	// noRootWarned: the missing-script check could not run (warned once).
+	noRootWarned *sync.Once
 }
 
 var (
@@ -48,6 +51,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Slogger()
+	h.noRootWarned = new(sync.Once)
 	h.Options.normalize()
 	if err := h.Options.validate(); err != nil {
 		return err
@@ -251,6 +255,7 @@ func (h *Handler) check(r *http.Request) (diagnosis, string, *auth.Caller) {
 		return diagnosis{Status: http.StatusServiceUnavailable, Reason: reasonFull, Message: "the server is at max_connections"}, "", nil
 	}
 	caller := callerOf(r)
+	h.warnIfScriptsUnchecked(caller)
 	started := time.Now()
 	userID, err := h.app.runtime.authn.Authenticate(r.Context(), r, caller)
 	h.shared.authDuration.Observe(time.Since(started).Seconds())
@@ -283,6 +288,30 @@ func callerOf(r *http.Request) *auth.Caller {
 		root = repl.ReplaceAll(root, "")
 	}
 	return auth.NewCaller(r, server, root)
+}
+
+// warnIfScriptsUnchecked says, once, that *.php path endpoints cannot be
+// checked for existence on a site without a `root` directive (the root of
+// `php_server { root … }` is private to php_server): a missing script's
+// request would then reach the front controller, refused only if its
+// answer does not look like one.
+func (h *Handler) warnIfScriptsUnchecked(c *auth.Caller) {
+	if c.Site.Root != "" {
+		return
+	}
+	var scripts []string
+	for _, e := range []string{h.AuthEndpoint, h.AuthorizeEndpoint} {
+		if p, _, _ := strings.Cut(e, "?"); strings.HasPrefix(p, "/") && strings.HasSuffix(p, ".php") {
+			scripts = append(scripts, p)
+		}
+	}
+	if len(scripts) == 0 {
+		return
+	}
+	h.noRootWarned.Do(func() {
+		h.logger.Warn("realtime: cannot check that the endpoint scripts exist: this site has no `root` directive (php_server's own root is not visible to other handlers); add `root * <document root>` to the site, so that a missing script is refused instead of reaching the front controller",
+			slog.Any("scripts", scripts), slog.String("host", c.Site.Host))
+	})
 }
 
 // originRefused is the refusal of a foreign Origin (SPEC §2).
