@@ -7,6 +7,11 @@ SHELL := /bin/bash
 # does not serve it, the newest version it serves is built and the
 # drift check at the end of `make test` says to update this line.
 PHP_PREFERRED ?= 8.4.24-1~deb13u1
+# Older versions known to have been published, tried through their signed
+# .dsc when neither the preferred one nor any version an index names can be
+# downloaded (the pool cannot be listed). Newest first.
+PHP_FALLBACKS ?= 8.4.23-1~deb13u1 8.4.16-1 8.4.11-1
+export PHP_FALLBACKS
 BIN := bin/frankenphp
 GO_PACKAGES := ./internal/... ./caddymodule/... ./tools/...
 FUZZ_TIME ?= 10s

@@ -64,7 +64,7 @@ fi
 
 apt_install "${build_deps[@]}"
 read -r version upstream tarball < <("$scripts/php-source.sh" fetch "$preferred") ||
-	die "no PHP source to build (reason above)"
+	die "no PHP source to build (reasons above). What to do: if the Debian mirror is syncing (files 404 that its index names), retry later; otherwise set PHP_PREFERRED or add to PHP_FALLBACKS in the Makefile a php8.4 version whose .dsc and orig tarball the mirror serves (docs/development.md, PHP source)"
 [ -f "$tarball" ] || die "php-source.sh fetch gave no tarball"
 prefix=$(prefix_of "$upstream")
 

@@ -8,6 +8,9 @@ SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 CACHE_DIR="${REALTIME_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/frankenphp-realtime}"
 mkdir -p "$CACHE_DIR"
+# Absolute: helpers cd elsewhere, and a relative REALTIME_CACHE must not
+# end up inside whatever directory a step runs in.
+CACHE_DIR=$(cd "$CACHE_DIR" && pwd)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

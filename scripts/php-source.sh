@@ -39,9 +39,11 @@ tool() {
 }
 
 run_tool() {
-	local bin status=0 flags listed
+	local bin status=0 flags listed v
 	listed=$(keyrings)
 	mapfile -t flags <<<"$listed"
+	# PHP_FALLBACKS (the Makefile's): older versions to try last.
+	for v in ${PHP_FALLBACKS:-}; do flags+=(-fallback "$v"); done
 	bin=$(tool)
 	"$bin" "$@" -apt "$scripts/debian-apt.sh" "${flags[@]}" || status=$?
 	rm -f "$bin"

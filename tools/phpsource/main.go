@@ -39,7 +39,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type options struct {
 	series, prefer, using, into, apt, mirror string
-	keyrings                                 stringList
+	keyrings, fallbacks                      stringList
 	timeout                                  time.Duration
 }
 
@@ -57,6 +57,7 @@ func main() {
 	fs.StringVar(&o.into, "into", "", "fetch: directory that keeps verified downloads")
 	fs.StringVar(&o.apt, "apt", "scripts/debian-apt.sh", "apt wrapper with the private state (its 'mirror' subcommand prints the mirror)")
 	fs.StringVar(&o.mirror, "mirror", "", "Debian mirror URL (default: from the apt wrapper)")
+	fs.Var(&o.fallbacks, "fallback", "an older Debian version to try through its signed .dsc when nothing indexed is served (repeatable)")
 	fs.Var(&o.keyrings, "keyring", "OpenPGP keyring for signed .dsc files (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "overall deadline")
 	_ = fs.Parse(os.Args[2:])
@@ -97,10 +98,11 @@ func newResolver(ctx context.Context, o options) (*Resolver, *HTTPPool, error) {
 	}
 	pool := &HTTPPool{Client: &http.Client{Timeout: 5 * time.Minute}}
 	return &Resolver{
-		Series: o.series,
-		Index:  &AptIndex{Apt: []string{o.apt}},
-		Dsc:    &GpgvDsc{Mirror: strings.TrimSuffix(mirror, "/"), Keyrings: o.keyrings, Pool: pool},
-		Pool:   pool,
+		Series:    o.series,
+		Fallbacks: o.fallbacks,
+		Index:     &AptIndex{Apt: []string{o.apt}},
+		Dsc:       &GpgvDsc{Mirror: strings.TrimSuffix(mirror, "/"), Keyrings: o.keyrings, Pool: pool},
+		Pool:      pool,
 	}, pool, nil
 }
 

@@ -71,9 +71,15 @@ type Attempt struct {
 // Resolver picks the version of PHP's Debian source package to build.
 type Resolver struct {
 	Series string // PHP series, e.g. "8.4": the source package is php8.4
-	Index  Index
-	Dsc    SignedDsc
-	Pool   Pool
+	// Fallbacks are older versions known to have been published, tried
+	// (through their signed .dsc) when neither the preferred version nor
+	// any indexed one is served: the pool has no listing to discover them,
+	// and after a point release the index names only versions the mirror
+	// may not serve yet.
+	Fallbacks []string
+	Index     Index
+	Dsc       SignedDsc
+	Pool      Pool
 }
 
 // Package is the Debian source package name of the series: php8.4.
@@ -131,6 +137,22 @@ func (r *Resolver) Resolve(ctx context.Context, preferred string) (Candidate, []
 	for _, c := range indexed {
 		if c.Version == preferred {
 			continue
+		}
+		if found, err := try(c); err != nil || found {
+			return c, attempts, err
+		}
+	}
+	for _, v := range r.Fallbacks {
+		if _, named := findVersion(indexed, v); named || v == preferred || !strings.HasPrefix(v, r.Series+".") {
+			continue
+		}
+		c, err := r.Dsc.Candidate(ctx, r.Package(), v)
+		if errors.Is(err, ErrNotFound) {
+			attempts = append(attempts, Attempt{v, "known fallback: " + err.Error()})
+			continue
+		}
+		if err != nil {
+			return Candidate{}, attempts, fmt.Errorf("%s %s: %w", r.Package(), v, err)
 		}
 		if found, err := try(c); err != nil || found {
 			return c, attempts, err

@@ -93,6 +93,7 @@ func TestResolve(t *testing.T) {
 		preferred string
 		indexed   []string // versions the signed index names
 		served    []string // upstream tarballs the pool serves
+		fallbacks []string // known older versions (-fallback)
 		want      string   // chosen version; "" = no source
 		wantTrust string
 	}{
@@ -132,6 +133,25 @@ func TestResolve(t *testing.T) {
 			want:      "",
 		},
 		{
+			// After a point release whose files the pool does not serve yet,
+			// once it also dropped the preferred version: only a known older
+			// version, checked through its signed .dsc, is left.
+			name:      "pool dropped the preferred version, indexed ones not served yet: a known fallback",
+			preferred: "8.4.25-1~deb13u1",
+			indexed:   []string{"8.4.27-1~deb13u1", "8.4.28-1~deb13u1"},
+			served:    []string{"8.4.24"},
+			fallbacks: []string{"8.4.26-1", "8.4.24-1~deb13u1"},
+			want:      "8.4.24-1~deb13u1",
+			wantTrust: "the .dsc signed by Test Uploader <test@example.invalid>",
+		},
+		{
+			name:      "no fallback served either",
+			preferred: "8.4.24-1~deb13u1",
+			indexed:   []string{"8.4.27-1~deb13u1"},
+			fallbacks: []string{"8.4.98-1", "8.4.99-1"},
+			want:      "",
+		},
+		{
 			name:      "nothing indexed, preferred served",
 			preferred: "8.4.24-1~deb13u1",
 			served:    []string{"8.4.24"},
@@ -143,13 +163,14 @@ func TestResolve(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := fakeMirror(t, tt.served...)
 			r := newTestResolver(t, srv, indexed(srv.URL, tt.indexed...))
+			r.Fallbacks = tt.fallbacks
 			got, attempts, err := r.Resolve(context.Background(), tt.preferred)
 			if tt.want == "" {
 				var none *NoSourceError
 				if !errors.As(err, &none) {
 					t.Fatalf("Resolve = %+v, %v; want a NoSourceError", got, err)
 				}
-				for _, v := range append([]string{tt.preferred}, tt.indexed...) {
+				for _, v := range append(append([]string{tt.preferred}, tt.indexed...), tt.fallbacks...) {
 					if !strings.Contains(err.Error(), v) {
 						t.Errorf("error does not say why %s was not taken:\n%v", v, err)
 					}
