@@ -138,6 +138,12 @@ func (h *Handler) parseOption(d *caddyfile.Dispenser) error {
 		if len(args) != 3 {
 			return d.Errf("realtime option 'pusher_app' takes three values: <app_id> <key> <secret>, got %d", len(args))
 		}
+		if o.PusherApp != nil {
+			return d.Errf("realtime option 'pusher_app' is given twice: one Pusher app per process (app id %s already)", o.PusherApp.ID)
+		}
+		if strings.Contains(args[1], ":") {
+			return d.Errf("realtime option 'pusher_app': the key must not contain ':' (Pusher's auth strings are key:signature)")
+		}
 		if len(args[2]) < 8 {
 			return d.Errf("realtime option 'pusher_app': the secret must be at least 8 characters")
 		}

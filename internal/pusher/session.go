@@ -178,6 +178,13 @@ func (s *Session) signin(f ClientFrame, cfg Config) {
 		s.client.Send(ErrorFrame(CodeUnauthorized, "signin refused: "+err.Error()))
 		return
 	}
+	if s.user != "" && s.user != u.ID {
+		// The connection stays indexed as its first user (its user
+		// channel, broadcastToUser): one connection is one user, as with
+		// Pusher, where pusher-js signs in once per connection.
+		s.client.Send(ErrorFrame(CodeUnauthorized, "signin refused: this connection is already signed in as another user; reconnect to sign in again"))
+		return
+	}
 	s.user = u.ID
 	s.adapter.hub.IndexUser(s.client, u.ID)
 	s.client.Send(SigninSuccess(f.UserData))

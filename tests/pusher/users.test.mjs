@@ -80,6 +80,20 @@ describe('user authentication', () => {
     assert.equal(p.user.user_data, null);
   });
 
+  it('§8 details: a connection signed in as one user cannot sign in as another (pusher:error 4009); it stays the first user only', async () => {
+    const raw = await RawPusher.connect(server);
+    assert.equal((await raw.signin('521')).event, 'pusher:signin_success');
+    assert.equal((await raw.signin('521')).event, 'pusher:signin_success', 'signing in again as the same user is harmless');
+    const second = await raw.signin('522');
+    assert.equal(second.event, 'pusher:error', JSON.stringify(second));
+    assert.equal(second.parsed.code, 4009, JSON.stringify(second));
+    await server.phpOk('broadcastToUser', '522', '"for 522"');
+    await server.phpOk('broadcastToUser', '521', '"for 521"');
+    const f = await raw.next((x) => x.channel?.startsWith('#server-to-user-'));
+    assert.deepEqual([f.channel, f.data], ['#server-to-user-521', '"for 521"'], 'the first message is the first user\'s: nothing for 522 came before it');
+    assert.ok(raw.open);
+  });
+
   it('§8 User authentication: broadcastToUser() reaches the signed-in connection as event "message" on #server-to-user-{id}; the SDK\'s sendToUser keeps its event name', async () => {
     const p = await signedIn(await connectPusher(server, { user: '507' }));
     const other = await signedIn(await connectPusher(server, { user: '508' }));
