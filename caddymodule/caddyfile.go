@@ -263,8 +263,11 @@ func oneDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 		return err
 	}
 	dur, perr := caddy.ParseDuration(v)
-	if perr != nil || dur <= 0 {
+	if perr != nil {
 		return d.Errf("realtime option '%s': invalid duration '%s' (e.g. 25s, 500ms)", name, v)
+	}
+	if dur <= 0 {
+		return d.Errf("realtime option '%s': must be more than 0, got '%s'; to make it negligible, give it a small value (e.g. 1ms)", name, v)
 	}
 	*dst = caddy.Duration(dur)
 	return nil

@@ -89,6 +89,8 @@ func TestUnmarshalCaddyfileErrorsNameTheOption(t *testing.T) {
 		"realtime {\n max_connections lots\n}":                                     "max_connections",
 		"realtime {\n max_frame_size 16KiB 32KiB\n}":                               "max_frame_size",
 		"realtime {\n pusher_app 1 key secret123\n pusher_app 2 key2 secret456\n}": "pusher_app' is given twice",
+		"realtime {\n allowed_origins http://*.example.com\n}":                     "wildcards",
+		"realtime {\n allowed_origins http://a.example:99999\n}":                   "port 99999",
 		"realtime {\n pusher_app 1 k:ey secret123\n}":                              "must not contain ':'",
 	} {
 		_, err := parse(t, input)

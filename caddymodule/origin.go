@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -15,6 +16,15 @@ func checkOrigin(origin string) error {
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		return fmt.Errorf("%q is not an origin: use scheme://host[:port], e.g. https://app.example.com, or *", origin)
+	}
+	if strings.Contains(u.Host, "*") {
+		// Compared literally, a pattern would match no browser's Origin.
+		return fmt.Errorf("%q: wildcards in origins are not supported; list each origin (https://a.example.com https://b.example.com), or use * for any", origin)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port %s is not 1-65535", origin, p)
+		}
 	}
 	return nil
 }
