@@ -55,7 +55,7 @@ func parseUserID(endpoint string, resp *response) (string, error) {
 		var body struct {
 			UserID json.RawMessage `json:"user_id"`
 		}
-		if err := decodeJSONObject(resp.body, &body); err != nil || body.UserID == nil {
+		if err := decodeJSONObject(resp.body, &body, "user_id"); err != nil || body.UserID == nil {
 			return "", &Refusal{CauseBadJSON, fmt.Sprintf(`%s answered application/json without a "user_id" (%s): answer {"user_id": "42"}`, endpoint, describeBody(resp.body))}
 		}
 		id, ok := jsonScalarString(body.UserID)
@@ -84,7 +84,7 @@ func parseAllow(endpoint string, resp *response) error {
 	var body struct {
 		Allow *bool `json:"allow"`
 	}
-	if err := decodeJSONObject(resp.body, &body); err != nil || body.Allow == nil {
+	if err := decodeJSONObject(resp.body, &body, "allow"); err != nil || body.Allow == nil {
 		return &Refusal{CauseBadJSON, fmt.Sprintf(`%s answered application/json without a boolean "allow" (%s): answer {"allow": true} or {"allow": false}`, endpoint, describeBody(resp.body))}
 	}
 	if !*body.Allow {
@@ -110,14 +110,52 @@ func mediaType(resp *response) string {
 	return mt
 }
 
-// decodeJSONObject decodes one JSON object and nothing after it.
-func decodeJSONObject(b []byte, v any) error {
+// decodeJSONObject decodes one JSON object and nothing after it. The
+// answer must name each of names exactly once, in exactly that case:
+// encoding/json would take "Allow" for "allow" and the last of duplicate
+// keys, and an answer that only resembles the contract must not count.
+func decodeJSONObject(b []byte, v any, names ...string) error {
+	if err := checkKeys(b, names); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
 	if dec.More() {
 		return errors.New("trailing data after the JSON object")
+	}
+	return nil
+}
+
+// checkKeys refuses an object whose top-level keys repeat one of names or
+// spell it in another case.
+func checkKeys(b []byte, names []string) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		for _, n := range names {
+			switch {
+			case key == n && seen[n]:
+				return fmt.Errorf("key %q given twice", n)
+			case key == n:
+				seen[n] = true
+			case strings.EqualFold(key, n):
+				return fmt.Errorf("key %q is not %q", key, n)
+			}
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
 	}
 	return nil
 }

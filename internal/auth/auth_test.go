@@ -103,6 +103,12 @@ func authApp(w http.ResponseWriter, r *http.Request) {
 	case "json=7":
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_, _ = io.WriteString(w, `{"user_id": 7}`)
+	case "json=dup": // the last of duplicate keys must not win
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"user_id": "a", "user_id": "admin"}`)
+	case "json=case":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"User_ID": "admin"}`)
 	case "json=str":
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"user_id": "abc"}`)
@@ -163,6 +169,8 @@ func TestAuthenticate(t *testing.T) {
 		{"json=bad", "", http.StatusForbidden},
 		{"json=trailing", "", http.StatusForbidden},
 		{"json=ctrl", "", http.StatusForbidden},
+		{"json=dup", "", http.StatusForbidden},
+		{"json=case", "", http.StatusForbidden},
 		{"", "", http.StatusUnauthorized},
 		{"forbidden=1", "", http.StatusForbidden},
 		{"redirect=1", "", http.StatusForbidden},
@@ -468,6 +476,12 @@ func TestAuthorize(t *testing.T) {
 			_, _ = io.WriteString(w, `{"allow": "yes"}`)
 		case r.PostForm.Get("channel") == "private-broken":
 			w.WriteHeader(http.StatusBadGateway)
+		case r.PostForm.Get("channel") == "private-case":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"Allow": true}`)
+		case r.PostForm.Get("channel") == "private-dup":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"allow": false, "allow": true}`)
 		case r.PostForm.Get("channel") == "private-login": // form_login's redirect
 			http.Redirect(w, r, "/login", http.StatusFound)
 		default:
@@ -479,7 +493,7 @@ func TestAuthorize(t *testing.T) {
 	if err := a.Authorize(context.Background(), "private-ok", "42", caller); err != nil {
 		t.Fatalf("allowed channel: %v", err)
 	}
-	for _, ch := range []string{"private-no", "private-plain", "private-no-content", "private-page", "private-false", "private-string", "private-login"} {
+	for _, ch := range []string{"private-no", "private-plain", "private-no-content", "private-page", "private-false", "private-string", "private-login", "private-case", "private-dup"} {
 		if err := a.Authorize(context.Background(), ch, "42", caller); !errors.Is(err, native.ErrForbidden) {
 			t.Errorf("%s: %v, want forbidden", ch, err)
 		}
