@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,16 +86,20 @@ func (l *refusalLog) hintFor(err error) {
 	}
 }
 
-// hint logs a Warn about cause unless one was logged recently.
+// hint logs a Warn about cause unless one was logged recently for the same
+// endpoint: hints start with the endpoint they are about, so the auth and
+// the authorize endpoint misconfigured alike are each reported.
 func (l *refusalLog) hint(cause, hint string) {
 	now := time.Now()
+	endpoint, _, _ := strings.Cut(hint, " ")
+	key := cause + " " + endpoint
 	l.mu.Lock()
-	last, seen := l.hinted[cause]
+	last, seen := l.hinted[key]
 	if seen && now.Sub(last) < hintInterval {
 		l.mu.Unlock()
 		return
 	}
-	l.hinted[cause] = now
+	l.hinted[key] = now
 	l.mu.Unlock()
 	l.logger.Warn("realtime: "+hint, slog.String("cause", cause))
 }
