@@ -93,7 +93,7 @@ test-browser: build ## the demo in headless Chromium (playwright-core)
 	node --test tests/browser/
 
 .PHONY: bench
-bench: build ## benchmarks against bare gws and Mercure, palindromic order, pinned (about 9 minutes; docs/benchmarks.md)
+bench: build ## benchmarks against bare gws and Mercure, palindromic order, pinned (about 7 minutes; docs/benchmarks.md)
 	BENCH_SKIP_BUILD=1 scripts/bench.sh
 
 .PHONY: bench-smoke

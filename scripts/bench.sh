@@ -9,7 +9,7 @@
 # bounded in time, and stopped before the script exits. See
 # docs/benchmarks.md for what each scenario (M1, M2, M3, M6) measures.
 #
-#   scripts/bench.sh            # full run, `make bench` (about 9 minutes on 2 cores)
+#   scripts/bench.sh            # full run, `make bench` (about 7 minutes on 2 cores)
 #   QUICK=1 scripts/bench.sh    # mid-sized, one pass per system (about 1.5 minutes)
 #   SMOKE=1 scripts/bench.sh    # tiny N, every system and scenario once (`make bench-smoke`, < 1 minute)
 #
