@@ -51,21 +51,37 @@ func newOutbound(t Transport, limit func() int, onError func(overflow bool)) *ou
 
 // enqueue adds a frame; it reports false when the connection is closed or
 // the backlog would exceed the limit, in which case onError(true) runs.
-func (o *outbound) enqueue(f outFrame) bool {
+func (o *outbound) enqueue(f outFrame) bool { return o.enqueueFrames(f) }
+
+// enqueueAll adds data frames in order as one step: all of them, or none
+// when the backlog would exceed the limit (onError(true) runs then).
+func (o *outbound) enqueueAll(data [][]byte) bool {
+	frames := make([]outFrame, len(data))
+	for i, d := range data {
+		frames[i].data = d
+	}
+	return o.enqueueFrames(frames...)
+}
+
+func (o *outbound) enqueueFrames(frames ...outFrame) bool {
+	size := 0
+	for _, f := range frames {
+		size += len(f.data)
+	}
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
 		return false
 	}
-	if o.pending+len(f.data) > o.limit() {
+	if o.pending+size > o.limit() {
 		o.closed = true
 		o.queue, o.pending = nil, 0
 		o.mu.Unlock()
 		o.onError(true)
 		return false
 	}
-	o.queue = append(o.queue, f)
-	o.pending += len(f.data)
+	o.queue = append(o.queue, frames...)
+	o.pending += size
 	start := !o.flushing
 	o.flushing = true
 	o.mu.Unlock()
@@ -80,38 +96,6 @@ func (o *outbound) enqueue(f outFrame) bool {
 // connection one write per batch instead of one per message.
 type batchWriter interface {
 	WriteTexts(frames [][]byte) error
-}
-
-// enqueueAll adds data frames in order as one step: all of them, or none
-// when the backlog would exceed the limit (onError(true) runs then).
-func (o *outbound) enqueueAll(frames [][]byte) bool {
-	size := 0
-	for _, f := range frames {
-		size += len(f)
-	}
-	o.mu.Lock()
-	if o.closed {
-		o.mu.Unlock()
-		return false
-	}
-	if o.pending+size > o.limit() {
-		o.closed = true
-		o.queue, o.pending = nil, 0
-		o.mu.Unlock()
-		o.onError(true)
-		return false
-	}
-	for _, f := range frames {
-		o.queue = append(o.queue, outFrame{data: f})
-	}
-	o.pending += size
-	start := !o.flushing
-	o.flushing = true
-	o.mu.Unlock()
-	if start {
-		go o.flush()
-	}
-	return true
 }
 
 // flush writes queued frames until the queue is empty. shut empties the
