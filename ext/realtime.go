@@ -97,6 +97,12 @@ func realtimeTrigger(channels *C.zval, event *C.zend_string, data *C.zend_string
 		return
 	}
 	p := hub.Publication{Channels: list, Event: goString(event), Data: goBytes(data)}
+	if p.Event == "" {
+		// As the HTTP API's 400: an empty name is a mistake (a broadcastAs()
+		// returning ''), and broadcast() is the unnamed message.
+		throwValue("realtime_trigger(): Argument #2 ($event) must not be empty; use broadcast() for a message without a name")
+		return
+	}
 	if p.Except, ok = optionalStringArg("realtime_trigger", 4, "exceptSocketId", exceptSocketID); !ok {
 		return
 	}

@@ -123,6 +123,11 @@ func CheckPublication(p Publication, maxMessage int) error {
 	if len(p.Event) > MaxEventName {
 		return inputErrorf("event name is %d bytes, over %d", len(p.Event), MaxEventName)
 	}
+	if strings.HasPrefix(p.Event, "pusher:") || strings.HasPrefix(p.Event, "pusher_internal:") {
+		// pusher-js acts on these (a pusher_internal:member_added would
+		// add a member nobody authorized): Pusher reserves them.
+		return inputErrorf("event name %q is reserved: the pusher: and pusher_internal: prefixes belong to the Pusher protocol", truncate(p.Event))
+	}
 	if len(p.Data) > maxMessage {
 		return inputErrorf("message is %d bytes, over max_message_size (%d bytes)", len(p.Data), maxMessage)
 	}

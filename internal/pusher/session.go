@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/frankenphp-realtime/realtime/internal/hub"
@@ -99,7 +100,7 @@ func (s *Session) subscribe(f ClientFrame, cfg Config) {
 		return
 	case kind.NeedsSignature():
 		if err := cfg.App.VerifyChannelAuth(f.Auth, s.client.ID(), ch, f.ChannelData); err != nil {
-			s.client.Send(SubscriptionError(ch, 401, "invalid signature: "+err.Error()))
+			s.client.Send(SubscriptionError(ch, 401, strings.TrimPrefix(err.Error(), "pusher: ")))
 			return
 		}
 		if kind.IsPresence() {

@@ -151,6 +151,9 @@ final class PhpCliAdminTest extends RealtimeTestCase
             yield "$label: trigger to 101 channels" => [$via, 'realtime_trigger', [array_map(static fn (int $i): string => "c$i", range(1, 101)), 'Event', 'x']];
             yield "$label: trigger to an invalid channel" => [$via, 'realtime_trigger', [['ok', 'not ok'], 'Event', 'x']];
             yield "$label: trigger over max_message_size" => [$via, 'realtime_trigger', ['news', 'Event', str_repeat('m', 1025)]];
+            yield "$label: trigger with an empty event name" => [$via, 'realtime_trigger', ['news', '', 'x']];
+            yield "$label: trigger with a pusher_internal: event name" => [$via, 'realtime_trigger', ['presence-room', 'pusher_internal:member_added', '{"user_id":666}']];
+            yield "$label: trigger with a pusher: event name" => [$via, 'realtime_trigger', ['news', 'pusher:subscription_succeeded', '{}']];
         }
     }
 

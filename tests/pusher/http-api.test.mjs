@@ -83,6 +83,15 @@ describe('HTTP API', () => {
     assert.equal(typeof r.json?.error, 'string', `JSON error body: ${r.body}`);
   });
 
+  it('§8 HTTP API: event names with the reserved pusher: and pusher_internal: prefixes → 400 (pusher-js would act on them: a forged member_added)', async () => {
+    for (const name of ['pusher_internal:member_added', 'pusher:subscription_succeeded', 'pusher:error']) {
+      const body = JSON.stringify({ name, channel: 'presence-room', data: '{"user_id":666}' });
+      const r = await signedRequest(server, 'POST', `/apps/${server.app.id}/events`, { body });
+      assert.equal(r.status, 400, `${name}: ${r.body}`);
+      assert.match(r.json?.error ?? '', /reserved/, r.body);
+    }
+  });
+
   it('§8 HTTP API: socket_id is left out (Laravel toOthers()) — the excluded pusher-js client does not get the event, the others do', async () => {
     const name = uid('others-');
     const me = await connectPusher(server, { user: '1' });
