@@ -136,6 +136,9 @@ func TestValidateNamesTheOption(t *testing.T) {
 		{Options{AllowedOrigins: []string{"ftp://x"}}, "allowed_origins"},
 		{Options{AllowedOrigins: []string{"https://a.example/path"}}, "allowed_origins"},
 		{Options{PresenceHookChannels: []string{"[bad"}}, "presence_hook_channels"},
+		// JSON configurations (POST /load) skip the Caddyfile parser.
+		{Options{PusherApp: &PusherApp{ID: "1", Key: "ke:y", Secret: "secret123"}}, "pusher_app"},
+		{Options{AllowedOrigins: []string{"http://*.example.com"}}, "allowed_origins"},
 	} {
 		c.opts.normalize()
 		if err := c.opts.validate(); err == nil || !strings.Contains(err.Error(), c.want) {

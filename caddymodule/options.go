@@ -160,6 +160,8 @@ func (o *Options) validate() error {
 			return fmt.Errorf("realtime: pusher_app needs an app id, a key and a secret")
 		case strings.ContainsAny(p.ID+p.Key, "/ \t?#"):
 			return fmt.Errorf("realtime: pusher_app: the app id and key must not contain '/', '?', '#' or white space")
+		case strings.Contains(p.Key, ":"):
+			return fmt.Errorf("realtime: pusher_app: the key must not contain ':' (Pusher's auth strings are key:signature)")
 		case len(p.Secret) < 8:
 			return fmt.Errorf("realtime: pusher_app: the secret must be at least 8 characters")
 		}

@@ -17,8 +17,17 @@ type Transport interface {
 
 type outFrame struct {
 	ping  bool
+	pong  bool // data is the ping's payload (pongWriter transports only)
 	data  []byte
 	close *closeRequest // the last frame: close the transport
+}
+
+// pongWriter is implemented by transports that answer WebSocket pings
+// (gwsTransport). Pongs go through the queue like any frame: counted in
+// max_pending_bytes, so a client that pings without reading is dropped as
+// a slow consumer instead of growing an unbounded pong queue.
+type pongWriter interface {
+	WritePong(payload []byte) error
 }
 
 // closeRequest closes the connection once the frames queued before it are
@@ -129,6 +138,10 @@ func (o *outbound) flush() {
 			switch {
 			case f.ping:
 				err = o.transport.WritePing()
+			case f.pong:
+				if pw, ok := o.transport.(pongWriter); ok {
+					err = pw.WritePong(f.data)
+				}
 			case bw != nil:
 				texts = texts[:0]
 				for n = 0; i+n < len(batch) && !batch[i+n].ping && batch[i+n].close == nil; n++ {

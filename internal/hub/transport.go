@@ -96,15 +96,14 @@ func (h *Hub) Serve(u Upgrade) error {
 		return err
 	}
 	session := u.Open(c)
-	socket.Session().Store(sessionKey, &served{client: c, session: session, transport: t})
+	socket.Session().Store(sessionKey, &served{client: c, session: session})
 	go socket.ReadLoop()
 	return nil
 }
 
 type served struct {
-	client    *Client
-	session   Session
-	transport *gwsTransport
+	client  *Client
+	session Session
 }
 
 func (h *Hub) upgrader(limit int) *gws.Upgrader {
@@ -213,14 +212,13 @@ func (e *gwsEvents) OnClose(socket *gws.Conn, _ error) {
 
 func (e *gwsEvents) OnPing(socket *gws.Conn, payload []byte) {
 	s := e.activity(socket)
-	// The pong is written on the transport's write deadline, which only
-	// our writes move: a client that only pings would otherwise meet one
-	// set long ago and be dropped by its own keep-alive.
-	if s == nil || s.transport.arm() != nil {
+	if s == nil {
 		return
 	}
-	// Asynchronous: the read goroutine must never wait on a slow writer.
-	socket.WriteAsync(gws.OpcodePong, append([]byte(nil), payload...), nil)
+	// Queued, never written here: the read goroutine must not wait on a
+	// slow writer, and the queue's byte limit bounds what a client that
+	// pings without reading can make the server hold.
+	s.client.out.enqueue(outFrame{pong: true, data: append([]byte(nil), payload...)})
 }
 
 func (e *gwsEvents) OnPong(socket *gws.Conn, _ []byte) { e.activity(socket) }
@@ -340,6 +338,15 @@ func (c *lockedConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.Conn.Write(p)
+}
+
+// WritePong answers a ping, on a write deadline like every frame (a
+// client that only pings would otherwise meet one set long ago).
+func (t *gwsTransport) WritePong(payload []byte) error {
+	if err := t.arm(); err != nil {
+		return err
+	}
+	return t.conn.WritePong(payload)
 }
 
 func (t *gwsTransport) WritePing() error {

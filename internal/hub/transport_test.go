@@ -30,11 +30,10 @@ func (r *received) OnMessage(_ *gws.Conn, m *gws.Message) {
 	r.msgs <- string(m.Bytes())
 }
 
-// A burst is written in batches of raw frames (WriteTexts) over the real
-// socket: frames of every size class of the WebSocket length header (7-bit,
-// 16-bit, 64-bit) arrive intact and in publish order.
-func TestServeWritesBurstsAsValidFramesInOrder(t *testing.T) {
-	h := newTestHub(t, hub.Backend{}, hub.Settings{MaxMessageSize: 1 << 20, MaxPendingBytes: 64 << 20})
+// serveHub is an HTTP server whose requests are WebSocket connections of
+// h (test codec); attached receives each connection's client.
+func serveHub(t *testing.T, h *hub.Hub) (*httptest.Server, chan *hub.Client) {
+	t.Helper()
 	attached := make(chan *hub.Client, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slot, err := h.Admit()
@@ -54,21 +53,36 @@ func TestServeWritesBurstsAsValidFramesInOrder(t *testing.T) {
 			t.Error(err)
 		}
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, attached
+}
 
-	rcv := &received{msgs: make(chan string, 1024)}
-	client, _, err := gws.NewClient(rcv, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(srv.URL, "http"), ReadMaxPayloadSize: 2 << 20})
+// dial connects a gws client to srv and waits for its hub client.
+func dial(t *testing.T, srv *httptest.Server, attached chan *hub.Client, handler gws.Event) (*gws.Conn, *hub.Client) {
+	t.Helper()
+	client, _, err := gws.NewClient(handler, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(srv.URL, "http"), ReadMaxPayloadSize: 2 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.NetConn().Close()
-	go client.ReadLoop()
-	var c *hub.Client
+	t.Cleanup(func() { _ = client.NetConn().Close() })
 	select {
-	case c = <-attached:
+	case c := <-attached:
+		return client, c
 	case <-time.After(5 * time.Second):
 		t.Fatal("the connection was never attached")
 	}
+	return nil, nil
+}
+
+// A burst is written in batches of raw frames (WriteTexts) over the real
+// socket: frames of every size class of the WebSocket length header (7-bit,
+// 16-bit, 64-bit) arrive intact and in publish order.
+func TestServeWritesBurstsAsValidFramesInOrder(t *testing.T) {
+	h := newTestHub(t, hub.Backend{}, hub.Settings{MaxMessageSize: 1 << 20, MaxPendingBytes: 64 << 20})
+	srv, attached := serveHub(t, h)
+	rcv := &received{msgs: make(chan string, 1024)}
+	client, c := dial(t, srv, attached, rcv)
+	go client.ReadLoop()
 	if _, err := h.Subscribe(bg, c, "news", "", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -100,4 +114,28 @@ func TestServeWritesBurstsAsValidFramesInOrder(t *testing.T) {
 			t.Fatalf("message %d of %d never arrived", i, len(want))
 		}
 	}
+}
+
+// A client that floods pings and reads nothing is a slow consumer: its
+// pongs are queued like any frame, bounded by max_pending_bytes, and the
+// connection is dropped rather than the server holding unbounded pongs.
+func TestAPingFloodWithoutReadingIsASlowConsumer(t *testing.T) {
+	h := newTestHub(t, hub.Backend{}, hub.Settings{MaxPendingBytes: 16 << 10})
+	srv, attached := serveHub(t, h)
+	client, _ := dial(t, srv, attached, &gws.BuiltinEventHandler{})
+	// No ReadLoop: nothing the server writes is read; the kernel's buffers
+	// fill, then the server's queue.
+	payload := []byte(strings.Repeat("p", 125))
+	deadline := time.Now().Add(20 * time.Second)
+	for h.Counters().SlowConsumers == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("still connected after the flood; %+v", h.Stats())
+		}
+		for i := 0; i < 1000; i++ {
+			if err := client.WritePing(payload); err != nil {
+				break // the server closed the connection
+			}
+		}
+	}
+	eventually(t, "the flooding connection to leave the hub", func() bool { return h.Stats().Connections == 0 })
 }
