@@ -230,11 +230,17 @@ describe('shutdown', () => {
     const p = await connectPusher(server, { user: '2', waitConnected: false });
     const status = await stopped;
     assert.equal(status, 0);
+    // At most one immediate-retry close (4200: its own close in the spread,
+    // when it got in before the drain began); every refusal after that is
+    // 41xx, which pusher-js retries after 1 s, so their number is bounded by
+    // the drain's length (≤ 5 s, more on a loaded machine), not by how fast
+    // the client can reconnect.
+    const immediate = p.closeCodes.filter((c) => c >= 4200 && c < 4300).length;
     const refusals = p.closeCodes.length;
-    assert.ok(refusals <= 5,
-      `during the drain pusher-js was refused ${refusals} times (close codes ${[...new Set(p.closeCodes)]}: `
-      + `${p.errors.slice(0, 1).map((e) => JSON.stringify(e.error ?? e))}); a refusal with 4200 makes it retry after 0 s, `
-      + 'so each client closed early in the spread hammers the draining server until it exits');
+    const detail = `close codes ${p.closeCodes}: ${p.errors.slice(0, 1).map((e) => JSON.stringify(e.error ?? e))}`;
+    assert.ok(immediate <= 1, `${immediate} closes with 42xx during the drain (${detail}): each makes pusher-js retry after 0 s, `
+      + 'so each client closed early in the spread would hammer the draining server until it exits');
+    assert.ok(refusals <= 10, `refused ${refusals} times during the drain (${detail})`);
   });
 });
 
