@@ -14,20 +14,9 @@ require __DIR__ . '/../src/bootstrap.php';
 
 use Realtime\Demo\Auth;
 use Realtime\Demo\ChatMessage;
-use Realtime\Demo\Csrf;
 use Realtime\Demo\Http;
 
-if (Http::method() !== 'POST') {
-    Http::json(405, ['error' => 'method_not_allowed', 'message' => 'Use POST.'], ['Allow: POST']);
-}
-
-$user = Auth::user();
-if ($user === null) {
-    Http::json(401, ['error' => 'unauthenticated', 'message' => 'Please sign in again.']);
-}
-if (!Csrf::check($user)) {
-    Http::json(403, ['error' => 'csrf', 'message' => 'Invalid CSRF token; reload the page.']);
-}
+$user = Auth::userOfPost();
 
 $text = ChatMessage::textFromRequest();
 

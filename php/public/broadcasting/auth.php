@@ -25,21 +25,11 @@ require __DIR__ . '/../../src/bootstrap.php';
 
 use Realtime\Demo\Auth;
 use Realtime\Demo\Channels;
-use Realtime\Demo\Csrf;
 use Realtime\Demo\Http;
 use Realtime\Demo\PusherApp;
 
-if (Http::method() !== 'POST') {
-    Http::json(405, ['error' => 'method_not_allowed', 'message' => 'Use POST.'], ['Allow: POST']);
-}
-
-$user = Auth::user();
-if ($user === null) {
-    Http::json(403, ['error' => 'unauthenticated', 'message' => 'Please sign in again.']);
-}
-if (!Csrf::check($user)) {
-    Http::json(403, ['error' => 'csrf', 'message' => 'Invalid CSRF token; reload the page.']);
-}
+// 403, not 401, for a signed-out user: what Laravel answers pusher-js.
+$user = Auth::userOfPost(403);
 
 $app = PusherApp::load();
 if ($app === null) {

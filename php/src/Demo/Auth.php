@@ -31,6 +31,28 @@ final class Auth
         return is_string($sub) && self::sanitize($sub) === $sub ? $sub : null;
     }
 
+    /**
+     * The signed-in user of a POST that carries this user's CSRF token, as
+     * every state-changing endpoint of the demo requires; otherwise answers
+     * 405, $unauthenticated (401, or 403 where Pusher clients expect it) or
+     * 403 with a JSON error, and ends the request.
+     */
+    public static function userOfPost(int $unauthenticated = 401): string
+    {
+        if (Http::method() !== 'POST') {
+            Http::json(405, ['error' => 'method_not_allowed', 'message' => 'Use POST.'], ['Allow: POST']);
+        }
+        $user = self::user();
+        if ($user === null) {
+            Http::json($unauthenticated, ['error' => 'unauthenticated', 'message' => 'Please sign in again.']);
+        }
+        if (!Csrf::check($user)) {
+            Http::json(403, ['error' => 'csrf', 'message' => 'Invalid CSRF token; reload the page.']);
+        }
+
+        return $user;
+    }
+
     public static function logIn(string $userId): void
     {
         $now = time();
