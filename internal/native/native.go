@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/frankenphp-realtime/realtime/internal/hub"
 	"github.com/frankenphp-realtime/realtime/internal/protocol"
 )
@@ -80,7 +82,7 @@ type Session struct {
 	userID  string
 	config  func() Config
 	log     *slog.Logger
-	inbound tokenBucket
+	inbound *rate.Limiter // FrameRate
 }
 
 var _ hub.Session = (*Session)(nil)
@@ -89,7 +91,7 @@ var _ hub.Session = (*Session)(nil)
 // reads the client's frames.
 func Open(h *hub.Hub, c *hub.Client, userID string, config func() Config, log *slog.Logger) *Session {
 	c.Send(protocol.Connected(userID, c.ID()))
-	return &Session{hub: h, client: c, userID: userID, config: config, log: log}
+	return &Session{hub: h, client: c, userID: userID, config: config, log: log, inbound: newInboundLimiter()}
 }
 
 // HandleText processes one client text frame. A bad frame gets an error
@@ -102,7 +104,7 @@ func (s *Session) HandleText(data []byte) {
 		return
 	}
 	s.client.Serialize(func() {
-		if !s.inbound.allow(time.Now()) {
+		if !s.inbound.Allow() {
 			s.client.Send(protocol.ErrorFrame(&protocol.Error{Code: protocol.CodeRateLimited,
 				Message: "too many frames; slow down"}))
 			return

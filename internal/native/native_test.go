@@ -385,37 +385,37 @@ func (*refusingBroker) Subscribe(context.Context, string) error {
 func TestRateLimitedFrameGetsAnError(t *testing.T) {
 	srv := newServer(t, hub.Backend{}, hub.Settings{}, Config{})
 	a, fa := srv.connect(t, "1")
-	a.inbound = tokenBucket{last: time.Now()} // drained: refills one frame per 20 ms
+	a.inbound.AllowN(time.Now(), FrameBurst) // drained: refills one frame per 20 ms
 	a.send(`{"action":"ping"}`)
 	if got := fa.raw(t, 1); got != `{"event":"error","code":"rate_limited","message":"too many frames; slow down"}` {
 		t.Fatalf("frame over the rate got %s", got)
 	}
 }
 
-func TestTokenBucket(t *testing.T) {
-	var b tokenBucket
+func TestInboundLimiter(t *testing.T) {
+	b := newInboundLimiter()
 	start := time.Unix(1000, 0)
 	for i := range FrameBurst {
-		if !b.allow(start) {
+		if !b.AllowN(start, 1) {
 			t.Fatalf("frame %d of the burst refused", i)
 		}
 	}
-	if b.allow(start) {
+	if b.AllowN(start, 1) {
 		t.Fatal("frame over the burst allowed")
 	}
-	if !b.allow(start.Add(time.Second / FrameRate)) {
+	if !b.AllowN(start.Add(time.Second/FrameRate), 1) {
 		t.Fatal("bucket did not refill at FrameRate")
 	}
-	if b.allow(start.Add(time.Second / FrameRate)) {
+	if b.AllowN(start.Add(time.Second/FrameRate), 1) {
 		t.Fatal("refill allowed more than one frame")
 	}
-	if !b.allow(start.Add(time.Hour)) {
+	if !b.AllowN(start.Add(time.Hour), 1) {
 		t.Fatal("a long pause did not refill")
 	}
 	for range FrameBurst - 1 {
-		b.allow(start.Add(time.Hour))
+		b.AllowN(start.Add(time.Hour), 1)
 	}
-	if b.allow(start.Add(time.Hour)) {
+	if b.AllowN(start.Add(time.Hour), 1) {
 		t.Fatal("a long pause refilled over the burst")
 	}
 }

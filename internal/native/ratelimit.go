@@ -1,6 +1,6 @@
 package native
 
-import "time"
+import "golang.org/x/time/rate"
 
 // Inbound frame rate per connection. Generous for a browser (subscribes at
 // page load, a ping every 25 s) yet bounds what one client can make the hub
@@ -10,22 +10,4 @@ const (
 	FrameBurst = 200 // frames accepted at once
 )
 
-// tokenBucket is used only from the connection's read goroutine.
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func (b *tokenBucket) allow(now time.Time) bool {
-	if b.last.IsZero() {
-		b.tokens = FrameBurst
-	} else {
-		b.tokens = min(FrameBurst, b.tokens+now.Sub(b.last).Seconds()*FrameRate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
+func newInboundLimiter() *rate.Limiter { return rate.NewLimiter(FrameRate, FrameBurst) }

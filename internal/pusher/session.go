@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/frankenphp-realtime/realtime/internal/hub"
 )
 
@@ -29,8 +31,8 @@ type Session struct {
 	// Read goroutine only.
 	user        string            // signed-in user id (pusher:signin)
 	presence    map[string]string // presence channel -> member id
-	events      bucket
-	lastRefusal time.Time // 4301 errors go out at most once per second
+	events      *rate.Limiter     // client events: clientEventRate, clientEventBurst
+	lastRefusal time.Time         // 4301 errors go out at most once per second
 
 	// Activity goroutine only.
 	pinged   bool
@@ -202,7 +204,7 @@ func (s *Session) clientEvent(f ClientFrame, cfg Config) {
 		s.refuseClientEvent("client events are only allowed on private and presence channels, not encrypted ones")
 	case !s.subscribed(f.Channel):
 		s.refuseClientEvent("subscribe to " + f.Channel + " before sending client events on it")
-	case !s.events.allow(time.Now()):
+	case !s.events.Allow():
 		s.refuseClientEvent(fmt.Sprintf("client event rate limit reached (%d per second)", clientEventRate))
 	default:
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -247,24 +249,4 @@ func (s *Session) checkActivity(timeout time.Duration) {
 		s.client.Send(ErrorFrame(CodePongTimeout, "Pong reply not received in time"))
 		go s.client.CloseAfterPending(CodePongTimeout, "pong reply not received in time")
 	}
-}
-
-// bucket is a token bucket of client events, read goroutine only.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func (b *bucket) allow(now time.Time) bool {
-	if b.last.IsZero() {
-		b.tokens = clientEventBurst
-	} else {
-		b.tokens = min(clientEventBurst, b.tokens+now.Sub(b.last).Seconds()*clientEventRate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
