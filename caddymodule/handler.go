@@ -300,7 +300,7 @@ func (h *Handler) warnIfScriptsUnchecked(c *auth.Caller) {
 		return
 	}
 	var scripts []string
-	for _, e := range []string{h.AuthEndpoint, h.AuthorizeEndpoint} {
+	for _, e := range []string{h.AuthEndpoint, h.AuthorizeEndpoint, h.PresenceEndpoint} {
 		if p, _, _ := strings.Cut(e, "?"); strings.HasPrefix(p, "/") && strings.HasSuffix(p, ".php") {
 			scripts = append(scripts, p)
 		}

@@ -70,7 +70,7 @@ func (a *Adapter) Close() {
 // Open sends pusher:connection_established and returns the session that
 // reads the connection's frames.
 func (a *Adapter) Open(c *hub.Client) hub.Session {
-	s := &Session{adapter: a, client: c, presence: make(map[string]string), events: rate.NewLimiter(clientEventRate, clientEventBurst)}
+	s := &Session{adapter: a, client: c, events: rate.NewLimiter(clientEventRate, clientEventBurst)}
 	a.mu.Lock()
 	a.sessions[s] = struct{}{}
 	a.mu.Unlock()

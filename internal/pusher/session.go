@@ -30,7 +30,7 @@ type Session struct {
 
 	// Read goroutine only.
 	user        string            // signed-in user id (pusher:signin)
-	presence    map[string]string // presence channel -> member id
+	presence    map[string]string // presence channel -> member id; nil until the first
 	events      *rate.Limiter     // client events: clientEventRate, clientEventBurst
 	lastRefusal time.Time         // 4301 errors go out at most once per second
 
@@ -131,6 +131,9 @@ func (s *Session) subscribe(f ClientFrame, cfg Config) {
 		return
 	}
 	if kind.IsPresence() {
+		if s.presence == nil {
+			s.presence = make(map[string]string) // only for connections that join one
+		}
 		s.presence[ch] = memberID
 		s.client.Send(PresenceSubscriptionSucceeded(ch, s.members(ctx, ch, member)))
 	} else {
