@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, Pages } from '../common.mjs';
+
+export { freePort, Pages };
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.FRANKENPHP_BIN || join(ROOT, 'bin/frankenphp');
@@ -19,18 +21,6 @@ export const CHROMIUM_FLAGS = [
   '--disable-component-update', '--disable-sync', '--no-first-run',
 ];
 
-/** A TCP port nobody listens on (Caddy binds it on every interface). */
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen({ port: 0, host: '0.0.0.0', exclusive: true }, () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 /** client/realtime.js as it is in the working tree. */
 export function treeClient() {
@@ -262,37 +252,3 @@ export function unique(label) {
 
 // ---- pages: console output and screenshots for failure reports -------------------
 
-export class Pages {
-  /** @param {string} dir where dump() writes */
-  constructor(dir) {
-    this.dir = dir;
-    this.pages = new Map();
-    this.logs = new Map();
-  }
-
-  async open(context, name) {
-    const page = await context.newPage();
-    this.pages.set(name, page);
-    const lines = [];
-    this.logs.set(name, lines);
-    page.on('console', (m) => lines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
-    page.on('close', () => this.pages.delete(name));
-    return page;
-  }
-
-  /** Uncaught exceptions in that page. */
-  errors(name) {
-    return (this.logs.get(name) ?? []).filter((l) => l.startsWith('[pageerror]'));
-  }
-
-  async dump(slug) {
-    for (const [name, page] of this.pages) {
-      await page.screenshot({ path: join(this.dir, `${slug}--${name}.png`), fullPage: true, timeout: 5000 })
-        .catch((e) => console.error(`screenshot of ${name} failed: ${e.message}`));
-    }
-    for (const [name, lines] of this.logs) {
-      writeFileSync(join(this.dir, `console-${name}.log`), lines.join('\n') + '\n');
-    }
-  }
-}

@@ -9,11 +9,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort, Pages } from '../common.mjs';
+
+export { freePort, Pages };
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.FRANKENPHP_BIN || join(ROOT, 'bin/frankenphp');
@@ -48,18 +51,6 @@ export function artifactsDir(name) {
   return mkdtempSync(join(tmpdir(), `realtime-laravel-${name}-`));
 }
 
-/** A TCP port nobody listens on, on any address (servers listen on all of them). */
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen({ port: 0, host: '0.0.0.0', exclusive: true }, () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 /** Polls fn until it returns a truthy value; throws after timeout ms with the last reason. */
 export async function waitFor(what, fn, timeout = WAIT, interval = 50) {
@@ -301,39 +292,6 @@ export function cleanup(dir, failed) {
 
 // ---- browser helpers -------------------------------------------------------------
 
-/** Console lines and uncaught errors of every page, for failure reports. */
-export class Pages {
-  constructor(dir) {
-    this.dir = dir;
-    this.pages = new Map();
-    this.logs = new Map();
-  }
-
-  async open(context, name) {
-    const page = await context.newPage();
-    this.pages.set(name, page);
-    const lines = [];
-    this.logs.set(name, lines);
-    page.on('console', (m) => lines.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
-    page.on('close', () => this.pages.delete(name));
-    return page;
-  }
-
-  errors(name) {
-    return (this.logs.get(name) ?? []).filter((l) => l.startsWith('[pageerror]'));
-  }
-
-  async dump(slug) {
-    for (const [name, page] of this.pages) {
-      await page.screenshot({ path: join(this.dir, `${slug}--${name}.png`), fullPage: true, timeout: 5000 })
-        .catch((e) => console.error(`screenshot of ${name} failed: ${e.message}`));
-    }
-    for (const [name, lines] of this.logs) {
-      writeFileSync(join(this.dir, `console-${name}.log`), lines.join('\n') + '\n');
-    }
-  }
-}
 
 /** Logs in through the app's login form and waits for Echo to connect. */
 export async function logIn(server, page, name) {

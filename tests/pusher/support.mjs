@@ -15,12 +15,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import { accessSync, constants, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort } from '../common.mjs';
 
 import Pusher from 'pusher-js';
 import Echo from 'laravel-echo';
@@ -28,6 +28,7 @@ import PusherServer from 'pusher';
 import WebSocket from 'ws';
 
 export { Pusher, Echo, PusherServer, WebSocket, delay };
+export { freePort };
 
 // faye-websocket, which pusher-js's Node build bundles, arms a 30 s timer
 // when pusher-js closes a socket the server already closed (4009, 4001...)
@@ -86,18 +87,6 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** A TCP port nobody listens on right now (probe bind without SO_REUSEPORT). */
-export function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', fail);
-    srv.listen({ port: 0, host: '0.0.0.0', exclusive: true }, () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
 
 /** Polls cond() (sync or async) every `interval` ms until it is truthy; returns its value. */
 export async function waitFor(cond, { timeout = WAIT, interval = 20, what = 'condition' } = {}) {
