@@ -63,9 +63,6 @@ func (c *Client) Caller() Caller { return c.caller }
 // Send queues one of the adapter's own frames (replies, errors).
 func (c *Client) Send(frame []byte) { c.out.enqueue(outFrame{data: frame}) }
 
-// sendAll queues frames in order, in one step (frames is not kept).
-func (c *Client) sendAll(frames [][]byte) { c.out.enqueueAll(frames) }
-
 // Touch records inbound activity (every frame, control frames included).
 func (c *Client) Touch() { c.lastActive.Store(time.Now().UnixNano()) }
 

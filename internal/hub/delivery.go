@@ -31,17 +31,14 @@ func (h *Hub) deliverBatch(topic string, data [][]byte) {
 			data = data[1:]
 			continue
 		}
-		if n == 1 {
-			h.deliverMessage(name, data[0][1:])
-		} else {
-			h.deliverMessages(name, data[:n])
-		}
+		h.deliverMessages(name, data[:n])
 		data = data[n:]
 	}
 }
 
-// deliverMessages is deliverMessage for a run of messages of one channel:
-// each connection gets its frames of the whole run in one enqueue.
+// deliverMessages hands a run of messages of one channel (payloads with
+// their kind byte) to its local subscribers: each connection gets its
+// frames of the whole run in one enqueue, each frame encoded once per codec.
 func (h *Hub) deliverMessages(channel string, run [][]byte) {
 	type message struct {
 		event, except string
@@ -54,7 +51,9 @@ func (h *Hub) deliverMessages(channel string, run [][]byte) {
 			msgs = append(msgs, message{event: f[0], except: f[1], data: data})
 		}
 	}
-	frames := make([][]byte, 0, len(msgs))
+	// One slice for every connection: enqueueFrames copies it into the
+	// connection's queue, so nothing is allocated per subscriber.
+	frames := make([]outFrame, 0, len(msgs))
 	n := 0
 	h.channels.each(channel, func(c *Client) {
 		frames = frames[:0]
@@ -64,11 +63,11 @@ func (h *Hub) deliverMessages(channel string, run [][]byte) {
 				continue
 			}
 			if f := m.memo.frame(c.codec, func(cd Codec) []byte { return cd.Message(channel, m.event, m.data) }); f != nil {
-				frames = append(frames, f)
+				frames = append(frames, outFrame{data: f})
 			}
 		}
 		if len(frames) > 0 {
-			c.sendAll(frames)
+			c.out.enqueueFrames(frames...)
 			n += len(frames)
 		}
 	})
@@ -86,7 +85,7 @@ func (h *Hub) deliver(topic string, data []byte) {
 	kind, body := data[0], data[1:]
 	switch {
 	case prefix == channelTopic && kind == kindMessage:
-		h.deliverMessage(name, body)
+		h.deliverMessages(name, [][]byte{data})
 	case prefix == channelTopic && kind == kindPresence:
 		h.deliverPresence(name, body)
 	case prefix == channelTopic && kind == kindClient:
@@ -111,26 +110,6 @@ func (h *Hub) deliver(topic string, data []byte) {
 			go c.CloseAfterPending(code, reason)
 		})
 	}
-}
-
-func (h *Hub) deliverMessage(channel string, body []byte) {
-	f, data, ok := fields(body, 2)
-	if !ok {
-		return
-	}
-	event, except := f[0], f[1]
-	var m memo
-	n := 0
-	h.channels.each(channel, func(c *Client) {
-		if except != "" && c.id == except {
-			return
-		}
-		if frame := m.frame(c.codec, func(cd Codec) []byte { return cd.Message(channel, event, data) }); frame != nil {
-			c.Send(frame)
-			n++
-		}
-	})
-	h.delivered.Add(int64(n))
 }
 
 func (h *Hub) deliverPresence(channel string, body []byte) {

@@ -62,16 +62,9 @@ func newOutbound(t Transport, limit func() int, onError func(overflow bool)) *ou
 // the backlog would exceed the limit, in which case onError(true) runs.
 func (o *outbound) enqueue(f outFrame) bool { return o.enqueueFrames(f) }
 
-// enqueueAll adds data frames in order as one step: all of them, or none
+// enqueueFrames adds frames in order as one step: all of them, or none
 // when the backlog would exceed the limit (onError(true) runs then).
-func (o *outbound) enqueueAll(data [][]byte) bool {
-	frames := make([]outFrame, len(data))
-	for i, d := range data {
-		frames[i].data = d
-	}
-	return o.enqueueFrames(frames...)
-}
-
+// frames is copied, not kept.
 func (o *outbound) enqueueFrames(frames ...outFrame) bool {
 	size := 0
 	for _, f := range frames {
