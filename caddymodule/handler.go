@@ -299,16 +299,16 @@ func (h *Handler) warnIfScriptsUnchecked(c *auth.Caller) {
 	if c.Site.Root != "" {
 		return
 	}
-	var scripts []string
-	for _, e := range []string{h.AuthEndpoint, h.AuthorizeEndpoint, h.PresenceEndpoint} {
-		if p, _, _ := strings.Cut(e, "?"); strings.HasPrefix(p, "/") && strings.HasSuffix(p, ".php") {
-			scripts = append(scripts, p)
-		}
-	}
-	if len(scripts) == 0 {
-		return
-	}
 	h.noRootWarned.Do(func() {
+		var scripts []string
+		for _, e := range []string{h.AuthEndpoint, h.AuthorizeEndpoint, h.PresenceEndpoint} {
+			if p, _, _ := strings.Cut(e, "?"); strings.HasPrefix(p, "/") && strings.HasSuffix(p, ".php") {
+				scripts = append(scripts, p)
+			}
+		}
+		if len(scripts) == 0 {
+			return
+		}
 		h.logger.Warn("realtime: cannot check that the endpoint scripts exist: this site has no `root` directive (php_server's own root is not visible to other handlers); add `root * <document root>` to the site, so that a missing script is refused instead of reaching the front controller",
 			slog.Any("scripts", scripts), slog.String("host", c.Site.Host))
 	})
