@@ -18,13 +18,67 @@ type index struct {
 
 type indexShard struct {
 	mu   sync.RWMutex
-	keys map[string]map[*Client]struct{}
+	keys map[string]holders
+}
+
+// holders is the set of clients under one key. Most keys have a single
+// holder (a user with one tab, a private channel), so it is kept inline and
+// a map is made only for a second one: even a one-entry map costs a few
+// hundred bytes, on every connected user.
+type holders struct {
+	one  *Client              // the holder while there is at most one
+	many map[*Client]struct{} // every holder once a second came
+}
+
+func (h *holders) add(c *Client) {
+	switch {
+	case h.many != nil:
+		h.many[c] = struct{}{}
+	case h.one == nil:
+		h.one = c
+	case h.one != c:
+		h.many = map[*Client]struct{}{h.one: {}, c: {}}
+		h.one = nil
+	}
+}
+
+// remove reports whether c was a holder.
+func (h *holders) remove(c *Client) bool {
+	if h.many != nil {
+		_, had := h.many[c]
+		delete(h.many, c)
+		return had
+	}
+	if h.one == c {
+		h.one = nil
+		return true
+	}
+	return false
+}
+
+func (h *holders) len() int {
+	if h.many != nil {
+		return len(h.many)
+	}
+	if h.one != nil {
+		return 1
+	}
+	return 0
+}
+
+func (h *holders) each(fn func(*Client)) {
+	if h.one != nil {
+		fn(h.one)
+	}
+	for c := range h.many {
+		fn(c)
+	}
 }
 
 func newIndex() *index {
 	ix := &index{seed: maphash.MakeSeed()}
 	for i := range ix.shards {
-		ix.shards[i].keys = make(map[string]map[*Client]struct{})
+		ix.shards[i].keys = make(map[string]holders)
 	}
 	return ix
 }
@@ -39,11 +93,8 @@ func (ix *index) add(key string, c *Client) (first bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set, ok := s.keys[key]
-	if !ok {
-		set = make(map[*Client]struct{})
-		s.keys[key] = set
-	}
-	set[c] = struct{}{}
+	set.add(c)
+	s.keys[key] = set
 	return !ok
 }
 
@@ -53,17 +104,14 @@ func (ix *index) remove(key string, c *Client) (last bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set, ok := s.keys[key]
-	if !ok {
+	if !ok || !set.remove(c) {
 		return false
 	}
-	if _, had := set[c]; !had {
-		return false
-	}
-	delete(set, c)
-	if len(set) == 0 {
+	if set.len() == 0 {
 		delete(s.keys, key)
 		return true
 	}
+	s.keys[key] = set
 	return false
 }
 
@@ -73,9 +121,8 @@ func (ix *index) each(key string, fn func(*Client)) {
 	s := ix.shard(key)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for c := range s.keys[key] {
-		fn(c)
-	}
+	set := s.keys[key]
+	set.each(fn)
 }
 
 // counts returns the number of keys and of (key, client) pairs.
@@ -85,7 +132,7 @@ func (ix *index) counts() (keys, pairs int) {
 		s.mu.RLock()
 		keys += len(s.keys)
 		for _, set := range s.keys {
-			pairs += len(set)
+			pairs += set.len()
 		}
 		s.mu.RUnlock()
 	}
@@ -113,5 +160,6 @@ func (ix *index) count(key string) int {
 	s := ix.shard(key)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.keys[key])
+	set := s.keys[key]
+	return set.len()
 }
