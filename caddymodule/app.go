@@ -122,9 +122,27 @@ func (a *App) started() {
 	}
 }
 
+// waitPHPFor is waitPHP bounded by d. Once PHP is up, which is every
+// handshake but the first few, it returns without arming a timer.
+func (a *App) waitPHPFor(ctx context.Context, d time.Duration) error {
+	select {
+	case <-a.phpReady:
+		return a.waitPHP(ctx)
+	default:
+	}
+	wait, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return a.waitPHP(wait)
+}
+
 // waitPHP waits until PHP can take requests, at most until ctx ends or the
 // configuration is unloaded.
 func (a *App) waitPHP(ctx context.Context) error {
+	select {
+	case <-a.cancelled:
+		return fmt.Errorf("realtime: configuration unloaded")
+	default:
+	}
 	select {
 	case <-a.phpReady:
 		return nil

@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -242,10 +241,7 @@ func (h *Handler) diagnose(w http.ResponseWriter, r *http.Request) error {
 // check runs the handshake's checks (PHP started, origin, capacity, auth
 // endpoint through the request's own site) without upgrading.
 func (h *Handler) check(r *http.Request) (diagnosis, string, *auth.Caller) {
-	wait, cancel := context.WithTimeout(r.Context(), time.Duration(h.AuthTimeout))
-	err := h.app.waitPHP(wait)
-	cancel()
-	if err != nil {
+	if err := h.app.waitPHPFor(r.Context(), time.Duration(h.AuthTimeout)); err != nil {
 		return diagnosis{Status: http.StatusServiceUnavailable, Reason: reasonUnavailable, Message: "the server is starting, try again", err: err}, "", nil
 	}
 	if !originAllowed(r, h.AllowedOrigins) {
