@@ -152,6 +152,8 @@ for sys in $ORDER; do
 		stop_server "$spid"
 		continue
 	fi
+	memstats="http://127.0.0.1:$admin/debug/pprof/heap?gc=1&debug=1" # Caddy's admin API
+	[ "$sys" = gws ] && memstats="http://127.0.0.1:$port/debug/pprof/heap?gc=1&debug=1"
 	case $sys in
 	gws)
 		args=(-label "bare gws + net/http" -client ws -sub "ws://127.0.0.1:$port/ws"
@@ -169,10 +171,10 @@ for sys in $ORDER; do
 	log "run $run: $sys, server pid $spid on 127.0.0.1:$port ($pinning)"
 	rc=0 t0=$(date +%s)
 	if [ "$VERBOSE" = 1 ]; then
-		${lg_pin[@]+"${lg_pin[@]}"} timeout "$RUN_TIMEOUT" "$lg" run -system "$sys" -run "$run" -pid "$spid" -out "$out/$run-$sys.json" \
+		${lg_pin[@]+"${lg_pin[@]}"} timeout "$RUN_TIMEOUT" "$lg" run -system "$sys" -run "$run" -pid "$spid" -memstats "$memstats" -out "$out/$run-$sys.json" \
 			"${args[@]}" "${common[@]}" || rc=$?
 	else # progress to a file; the failed checks only
-		${lg_pin[@]+"${lg_pin[@]}"} timeout "$RUN_TIMEOUT" "$lg" run -system "$sys" -run "$run" -pid "$spid" -out "$out/$run-$sys.json" \
+		${lg_pin[@]+"${lg_pin[@]}"} timeout "$RUN_TIMEOUT" "$lg" run -system "$sys" -run "$run" -pid "$spid" -memstats "$memstats" -out "$out/$run-$sys.json" \
 			"${args[@]}" "${common[@]}" 2>"$out/$run-$sys.loadgen.log" || rc=$?
 		grep -E 'FAILED CHECK|note:|^loadgen:' "$out/$run-$sys.loadgen.log" >&2 || true
 		log "run $run: $sys $([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)") in $(($(date +%s) - t0)) s"

@@ -7,7 +7,7 @@
 // POST /publish-loop (n, size, channel, phase, rate) runs that same fan-out n
 // times in one request, like bench/app/publish_loop.php does with
 // broadcast(), and answers {"calls":n,"errors":0,"seconds":s} timed around
-// the loop.
+// the loop. GET /debug/pprof/ is net/http/pprof (M1 reads MemStats there).
 //
 // It is a benchmark tool only: nothing imports it.
 package main
@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -188,6 +189,9 @@ func main() {
 	})
 	mux.HandleFunc("/publish", h.publish)
 	mux.HandleFunc("/publish-loop", h.publishLoop)
+	// The load generator reads live Go memory from the heap profile's
+	// MemStats (M1), as it does from FrankenPHP's admin API.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(os.Stderr, "gwspeer listening on %s\n", *addr)
 	log.Fatal(srv.ListenAndServe())

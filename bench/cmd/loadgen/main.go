@@ -22,6 +22,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -132,6 +133,46 @@ func (p *loopPublisher) run(channel string, phase int64, n, size int, rate float
 }
 
 // ---- process probes ----
+
+// goMemory is what a Go server holds once garbage is collected: the heap's
+// live bytes and its goroutine stacks, in KiB.
+type goMemory struct {
+	HeapKiB  int64 `json:"heap_kib"`
+	StackKiB int64 `json:"stack_kib"`
+}
+
+func (m goMemory) total() int64 { return m.HeapKiB + m.StackKiB }
+
+// readGoMemory forces a GC in the server and reads its MemStats from a
+// net/http/pprof heap profile URL (…/debug/pprof/heap?gc=1&debug=1: the
+// text form ends with "# HeapAlloc = N" and "# Stack = inuse / sys").
+func readGoMemory(url string) (goMemory, error) {
+	var m goMemory
+	resp, err := http.Get(url)
+	if err != nil {
+		return m, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return m, fmt.Errorf("memstats: HTTP %d from %s", resp.StatusCode, url)
+	}
+	var heap, stack int64 = -1, -1
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "# HeapAlloc = "); ok {
+			heap, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "# Stack = "); ok {
+			stack, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+	}
+	if heap < 0 || stack < 0 {
+		return m, fmt.Errorf("memstats: no HeapAlloc/Stack lines at %s", url)
+	}
+	return goMemory{HeapKiB: heap / 1024, StackKiB: stack / 1024}, sc.Err()
+}
 
 func rssKiB(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -353,29 +394,34 @@ func parseInts(s string) []int {
 // ---- the whole scenario against one server ----
 
 type systemResult struct {
-	System       string        `json:"system"`
-	Label        string        `json:"label"`
-	Publisher    string        `json:"publisher"`
-	Client       string        `json:"client"`
-	Run          int           `json:"run"` // position in the run order
-	Started      string        `json:"started"`
-	ServerPID    int           `json:"server_pid"`
-	Pinning      string        `json:"pinning"`
-	LoadAvgStart string        `json:"loadavg_start"`
-	LoadAvgEnd   string        `json:"loadavg_end"`
-	PayloadBytes int           `json:"payload_bytes"`
-	Config       runConfig     `json:"config"`
-	GoMaxProcs   int           `json:"loadgen_gomaxprocs"`
-	Setup        setupResult   `json:"setup"` // connecting the N_BIG sample
-	IdleConns    int           `json:"idle_conns"`
-	IdleSeconds  float64       `json:"rss_read_seconds_after_last_subscribed"`
-	RSSBeforeKiB int64         `json:"rss_before_kib"`
-	RSSIdleKiB   int64         `json:"rss_idle_kib"`
-	KiBPerConn   float64       `json:"kib_per_conn"`
-	Phases       []phaseResult `json:"phases"`
-	Problems     []string      `json:"problems,omitempty"`
-	Notes        []string      `json:"notes,omitempty"`
-	WallSeconds  float64       `json:"wall_seconds"`
+	System       string      `json:"system"`
+	Label        string      `json:"label"`
+	Publisher    string      `json:"publisher"`
+	Client       string      `json:"client"`
+	Run          int         `json:"run"` // position in the run order
+	Started      string      `json:"started"`
+	ServerPID    int         `json:"server_pid"`
+	Pinning      string      `json:"pinning"`
+	LoadAvgStart string      `json:"loadavg_start"`
+	LoadAvgEnd   string      `json:"loadavg_end"`
+	PayloadBytes int         `json:"payload_bytes"`
+	Config       runConfig   `json:"config"`
+	GoMaxProcs   int         `json:"loadgen_gomaxprocs"`
+	Setup        setupResult `json:"setup"` // connecting the N_BIG sample
+	IdleConns    int         `json:"idle_conns"`
+	IdleSeconds  float64     `json:"rss_read_seconds_after_last_subscribed"`
+	RSSBeforeKiB int64       `json:"rss_before_kib"`
+	RSSIdleKiB   int64       `json:"rss_idle_kib"`
+	KiBPerConn   float64     `json:"kib_per_conn"`
+	// Live Go memory (heap after a forced GC, plus goroutine stacks), read
+	// after the RSS, from -memstats; 0 without it.
+	LiveBefore     goMemory      `json:"live_before"`
+	LiveIdle       goMemory      `json:"live_idle"`
+	LiveKiBPerConn float64       `json:"live_kib_per_conn"`
+	Phases         []phaseResult `json:"phases"`
+	Problems       []string      `json:"problems,omitempty"`
+	Notes          []string      `json:"notes,omitempty"`
+	WallSeconds    float64       `json:"wall_seconds"`
 }
 
 // runConfig is the sizes of the run (the report names its metrics with them).
@@ -424,6 +470,7 @@ func run(args []string) int {
 	m3Dur := fs.Duration("m3-duration", 10*time.Second, "M3 publishing duration")
 	m6Calls := fs.Int("m6-calls", 200000, "publisher loop calls of M6 at 0 subscribers")
 	size := fs.Int("size", 256, "message payload bytes (timestamp header included)")
+	memstats := fs.String("memstats", "", "M1: net/http/pprof heap URL with gc=1&debug=1 (live Go memory; empty: not read)")
 	idleWait := fs.Duration("idle-wait", 5*time.Second, "M1: read RSS this long after the last subscription is confirmed")
 	quiet := fs.Duration("quiet", 3*time.Second, "a phase ends when nothing arrived for this long (or everything did)")
 	maxWait := fs.Duration("max-drain", 5*time.Minute, "longest wait for the deliveries of one phase")
@@ -522,6 +569,15 @@ func run(args []string) int {
 
 	// 1. M1: idle memory per subscribed connection, N_BIG connections.
 	res.RSSBeforeKiB = rssKiB(*pid)
+	liveOK := false
+	if *memstats != "" {
+		var err error
+		if res.LiveBefore, err = readGoMemory(*memstats); err != nil {
+			res.Notes = append(res.Notes, "M1: live memory not read: "+err.Error())
+		} else {
+			liveOK = true
+		}
+	}
 	logf("%s: M1: connecting %d subscribers (server RSS before: %.1f MiB)", *system, *nBig, float64(res.RSSBeforeKiB)/1024)
 	subs, setup := connect(*nBig, 0, "M1 connect")
 	res.Setup = setup
@@ -534,6 +590,16 @@ func run(args []string) int {
 		res.KiBPerConn = float64(res.RSSIdleKiB-res.RSSBeforeKiB) / float64(len(subs))
 	}
 	logf("%s: M1: RSS %.1f MiB %.1f s after the last subscription: %.2f KiB per connection", *system, float64(res.RSSIdleKiB)/1024, res.IdleSeconds, res.KiBPerConn)
+	if liveOK && len(subs) > 0 { // after the RSS: the forced GC must not change it
+		var err error
+		if res.LiveIdle, err = readGoMemory(*memstats); err != nil {
+			res.Notes = append(res.Notes, "M1: live memory not read: "+err.Error())
+		} else {
+			res.LiveKiBPerConn = float64(res.LiveIdle.total()-res.LiveBefore.total()) / float64(len(subs))
+			logf("%s: M1: live Go memory after a forced GC: %.2f KiB per connection (heap %.1f → %.1f MiB, stacks %.1f → %.1f MiB)", *system, res.LiveKiBPerConn,
+				float64(res.LiveBefore.HeapKiB)/1024, float64(res.LiveIdle.HeapKiB)/1024, float64(res.LiveBefore.StackKiB)/1024, float64(res.LiveIdle.StackKiB)/1024)
+		}
+	}
 
 	// 2. M2 at N_BIG: one back-to-back burst, deliveries/s and loss check.
 	if len(subs) > 0 && *msgsBig > 0 {

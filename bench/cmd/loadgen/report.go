@@ -118,6 +118,10 @@ func metrics(c runConfig) []metric {
 			func(r *systemResult) (float64, bool, bool) {
 				return r.KiBPerConn, r.IdleConns > 0, r.Setup.Failed > 0
 			}},
+		{fmt.Sprintf("M1 live Go memory per subscribed connection (heap after a forced GC + goroutine stacks), %s connections (KiB, lower is better)", thousands(c.NBig)), "KiB", true,
+			func(r *systemResult) (float64, bool, bool) {
+				return r.LiveKiBPerConn, r.LiveKiBPerConn > 0, r.Setup.Failed > 0
+			}},
 		{fmt.Sprintf("M2 deliveries/s, 1 channel × %s subscribers, %s-message burst", thousands(c.NBig), thousands(c.MsgsBig)), "/s", true,
 			phaseMetric(phaseM2Big, func(p *phaseResult) float64 { return p.DeliveriesPerS })},
 	}
@@ -270,11 +274,12 @@ func report(files []string) {
 
 	w("### M1: idle memory and connection setup")
 	w("")
-	w("| # | system | connected / requested | failed | retries after 503 | setup s | setups/s | server RSS before MiB | RSS idle MiB | RSS read (s after the last subscription) | KiB per connection |")
-	w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	w("| # | system | connected / requested | failed | retries after 503 | setup s | setups/s | server RSS before MiB | RSS idle MiB | RSS read (s after the last subscription) | KiB per connection | live heap MiB before → idle | stacks MiB before → idle | live KiB per connection |")
+	w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range all {
-		w("| %d | %s | %d / %d | %d | %d | %.2f | %.0f | %.1f | %.1f | %.1f | %.2f |", r.Run, shortName(r.System), r.Setup.OK, r.Setup.Requested, r.Setup.Failed, r.Setup.Retries,
-			r.Setup.Seconds, r.Setup.PerSecond, float64(r.RSSBeforeKiB)/1024, float64(r.RSSIdleKiB)/1024, r.IdleSeconds, r.KiBPerConn)
+		w("| %d | %s | %d / %d | %d | %d | %.2f | %.0f | %.1f | %.1f | %.1f | %.2f | %.1f → %.1f | %.1f → %.1f | %.2f |", r.Run, shortName(r.System), r.Setup.OK, r.Setup.Requested, r.Setup.Failed, r.Setup.Retries,
+			r.Setup.Seconds, r.Setup.PerSecond, float64(r.RSSBeforeKiB)/1024, float64(r.RSSIdleKiB)/1024, r.IdleSeconds, r.KiBPerConn,
+			float64(r.LiveBefore.HeapKiB)/1024, float64(r.LiveIdle.HeapKiB)/1024, float64(r.LiveBefore.StackKiB)/1024, float64(r.LiveIdle.StackKiB)/1024, r.LiveKiBPerConn)
 	}
 	w("")
 
