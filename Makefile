@@ -13,7 +13,7 @@ PHP_PREFERRED ?= 8.4.24-1~deb13u1
 PHP_FALLBACKS ?= 8.4.23-1~deb13u1 8.4.16-1 8.4.11-1
 export PHP_FALLBACKS
 BIN := bin/frankenphp
-GO_PACKAGES := ./internal/... ./caddymodule/... ./tools/...
+GO_PACKAGES := ./internal/... ./caddymodule/... ./tools/... ./bench/...
 FUZZ_TIME ?= 10s
 # node --test runs one test file at a time on 2 CPUs (availableParallelism
 # - 1); the Pusher suite's files mostly wait (activity timeouts, closes), so

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -88,4 +89,55 @@ func (h *hist) summary() latencySummary {
 		P999:  h.quantile(0.999),
 		Max:   float64(h.max.Load()) / 1e3,
 	}
+}
+
+// sparse lists the non-empty buckets as [upper edge µs, count], in order:
+// what a report needs to pool several runs' histograms (the overflow
+// bucket is listed at the largest latency seen).
+func (h *hist) sparse() [][2]uint64 {
+	var out [][2]uint64
+	for i := range h.fine {
+		if n := h.fine[i].Load(); n > 0 {
+			out = append(out, [2]uint64{uint64(i + 1), n})
+		}
+	}
+	for i := range h.coarse {
+		if n := h.coarse[i].Load(); n > 0 {
+			out = append(out, [2]uint64{uint64((i + 1001) * 1000), n})
+		}
+	}
+	if n := h.over.Load(); n > 0 {
+		out = append(out, [2]uint64{uint64(h.max.Load() / 1e3), n})
+	}
+	return out
+}
+
+// pooledQuantile is quantile over several histograms' sparse buckets taken
+// together (same definition: the smallest upper edge with at least q of the
+// samples at or below it).
+func pooledQuantile(sets [][][2]uint64, q float64) float64 {
+	counts := map[uint64]uint64{}
+	var n uint64
+	for _, set := range sets {
+		for _, b := range set {
+			counts[b[0]] += b[1]
+			n += b[1]
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	edges := make([]uint64, 0, len(counts))
+	for e := range counts {
+		edges = append(edges, e)
+	}
+	slices.Sort(edges)
+	target := max(uint64(q*float64(n)), 1)
+	var seen uint64
+	for _, e := range edges {
+		if seen += counts[e]; seen >= target {
+			return float64(e)
+		}
+	}
+	return float64(edges[len(edges)-1])
 }

@@ -246,12 +246,15 @@ type phaseResult struct {
 	DeliverSeconds float64        `json:"first_to_last_delivery_seconds"`
 	DeliveriesPerS float64        `json:"deliveries_per_second"`
 	Latency        latencySummary `json:"latency"` // receive time − time stamped in the message
-	ServerCPU      float64        `json:"server_cpu_seconds"`
-	LoadgenCPU     float64        `json:"loadgen_cpu_seconds"`
-	WallSeconds    float64        `json:"wall_seconds"`
-	LoadAvg        string         `json:"loadavg_after"`
-	Problems       []string       `json:"problems,omitempty"` // failed checks
-	Notes          []string       `json:"notes,omitempty"`    // reported, not failed
+	// LatencyBuckets is the whole histogram (M3 phases only), so that the
+	// report can pool a system's runs: [upper edge µs, count].
+	LatencyBuckets [][2]uint64 `json:"latency_buckets,omitempty"`
+	ServerCPU      float64     `json:"server_cpu_seconds"`
+	LoadgenCPU     float64     `json:"loadgen_cpu_seconds"`
+	WallSeconds    float64     `json:"wall_seconds"`
+	LoadAvg        string      `json:"loadavg_after"`
+	Problems       []string    `json:"problems,omitempty"` // failed checks
+	Notes          []string    `json:"notes,omitempty"`    // reported, not failed
 }
 
 type runner struct {
@@ -341,6 +344,9 @@ func (r *runner) phase(id string, subs []subscriber, channel string, n int, rate
 	p.Delivered = delivered.Load()
 	p.Stale, p.Malformed, p.ClosedEarly = stale.Load(), malformed.Load(), closedEarly.Load()
 	p.Latency = curHist.Load().summary()
+	if strings.HasPrefix(p.ID, "M3-") {
+		p.LatencyBuckets = curHist.Load().sparse()
+	}
 	for _, s := range subs {
 		c := s.counts()
 		got := c.got.Load()

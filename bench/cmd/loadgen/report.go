@@ -259,6 +259,43 @@ func report(files []string) {
 		}
 		w("%s", row)
 	}
+	for _, n := range c.M3Subs {
+		for _, q := range []struct {
+			name string
+			q    float64
+		}{{"p99", 0.99}, {"p99.9", 0.999}} {
+			row := fmt.Sprintf("| M3 %s, %s subscribers, every run of a system pooled (ms, lower is better) |", q.name, thousands(n))
+			pooled := map[string]float64{}
+			for _, s := range systems {
+				var sets [][][2]uint64
+				for _, r := range runs[s] {
+					if p := r.phase(m3ID(n)); p != nil && len(p.LatencyBuckets) > 0 {
+						sets = append(sets, p.LatencyBuckets)
+					}
+				}
+				if len(sets) == 0 {
+					row += " – |"
+					continue
+				}
+				pooled[s] = pooledQuantile(sets, q.q) / 1000
+				runsWord := "runs"
+				if len(sets) == 1 {
+					runsWord = "run"
+				}
+				row += fmt.Sprintf(" %s (%d %s) |", fmtVal("ms", pooled[s]), len(sets), runsWord)
+			}
+			for _, p := range pairs {
+				if pooled[p[0]] == 0 || pooled[p[1]] == 0 {
+					row += " |"
+					continue
+				}
+				row += " " + fmtVal("×", pooled[p[0]]/pooled[p[1]]) + " |"
+			}
+			w("%s", row)
+		}
+	}
+	w("")
+	w("Pooled rows: the latency histograms of all of a system's runs taken as one sample (2 runs in the palindromic order: twice the messages behind each percentile), and their ratios.")
 	w("")
 	w("⚠: that run's phase failed a check (lost, duplicated or reordered messages, publish calls that threw, failed connections) or has a note (M6: publish calls refused under overload); see Problems and Notes below. M6 rates count the calls that did not throw.")
 	w("")
