@@ -23,7 +23,9 @@
 # Overrides (environment): ORDER N_BIG MSGS_BIG N_SMALL MSGS_SMALL M3_SUBS
 # M3_RATE M3_DURATION M6_CALLS SIZE IDLE_WAIT QUIET SETTLE SOURCES
 # CONNECT_CONCURRENCY RUN_TIMEOUT BETWEEN PIN VERBOSE BENCH_OUT=dir
-# BENCH_SKIP_BUILD=1 (use the existing bin/frankenphp).
+# BENCH_SKIP_BUILD=1 (use the existing bin/frankenphp). SERVER_GOMAXPROCS=N
+# runs every server (all systems alike) with GOMAXPROCS=N; unset, each
+# server's Go runtime picks its own (1 when pinned to one CPU).
 # Prints the markdown report (SMOKE: only when a check failed; VERBOSE=1
 # always) and writes it, the raw JSON and the server logs to $BENCH_OUT.
 # Exits non-zero when a server does not start, a scenario cannot run, or a
@@ -132,15 +134,17 @@ for sys in $ORDER; do
 	run=$((run + 1))
 	port=$("$lg" freeport)
 	admin=$("$lg" freeport)
+	server_env=(env)
+	[ -n "${SERVER_GOMAXPROCS:-}" ] && server_env+=("GOMAXPROCS=$SERVER_GOMAXPROCS")
 	case $sys in
 	realtime | realtime-pusher | mercure)
 		BENCH_PORT=$port BENCH_ADMIN_PORT=$admin BENCH_APP="$root/bench/app" \
 			BENCH_JWT_KEY="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
-			${server_pin[@]+"${server_pin[@]}"} "$out/frankenphp" run --config "bench/caddy/$sys.Caddyfile" --adapter caddyfile \
+			${server_pin[@]+"${server_pin[@]}"} "${server_env[@]}" "$out/frankenphp" run --config "bench/caddy/$sys.Caddyfile" --adapter caddyfile \
 			>"$out/$run-$sys.server.log" 2>&1 &
 		;;
 	gws)
-		${server_pin[@]+"${server_pin[@]}"} "$out/gwspeer" -addr "127.0.0.1:$port" >"$out/$run-$sys.server.log" 2>&1 &
+		${server_pin[@]+"${server_pin[@]}"} "${server_env[@]}" "$out/gwspeer" -addr "127.0.0.1:$port" >"$out/$run-$sys.server.log" 2>&1 &
 		;;
 	esac
 	spid=$!
@@ -200,8 +204,8 @@ done
 {
 	echo "## Benchmark run $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
-	echo "- command: \`${mode:+$mode=1 }scripts/bench.sh\` (ORDER=\"$ORDER\" N_BIG=$N_BIG MSGS_BIG=$MSGS_BIG N_SMALL=$N_SMALL MSGS_SMALL=$MSGS_SMALL M3_SUBS=$M3_SUBS M3_RATE=$M3_RATE M3_DURATION=$M3_DURATION M6_CALLS=$M6_CALLS SIZE=$SIZE IDLE_WAIT=$IDLE_WAIT)"
-	echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(free -h | awk '/^Mem:/{print $2}') RAM, kernel $(uname -r); pinning: $pinning"
+	echo "- command: \`${mode:+$mode=1 }scripts/bench.sh\` (ORDER=\"$ORDER\" N_BIG=$N_BIG MSGS_BIG=$MSGS_BIG N_SMALL=$N_SMALL MSGS_SMALL=$MSGS_SMALL M3_SUBS=$M3_SUBS M3_RATE=$M3_RATE M3_DURATION=$M3_DURATION M6_CALLS=$M6_CALLS SIZE=$SIZE IDLE_WAIT=$IDLE_WAIT${SERVER_GOMAXPROCS:+ SERVER_GOMAXPROCS=$SERVER_GOMAXPROCS})"
+	echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(free -h | awk '/^Mem:/{print $2}') RAM, kernel $(uname -r); pinning: $pinning; server GOMAXPROCS: ${SERVER_GOMAXPROCS:-runtime default}"
 	echo "- $(go version), PHP $("$out/frankenphp" php-cli -r 'echo PHP_VERSION, PHP_ZTS ? " ZTS" : " NTS";' 2>/dev/null || echo '?'), FrankenPHP binary from \`make build\`, PHP threads: ${threads:-?}"
 	echo "- duration: $(($(date +%s) - t_start)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
