@@ -14,6 +14,7 @@ package caddymodule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -122,6 +123,11 @@ func (a *App) started() {
 	}
 }
 
+// errUnloaded is waitPHP's answer once this configuration was unloaded (a
+// reload replaced it): a handshake still reaching it is refused, and the
+// client's retry reaches the new one.
+var errUnloaded = errors.New("realtime: configuration unloaded")
+
 // waitPHPFor is waitPHP bounded by d. Once PHP is up, which is every
 // handshake but the first few, it returns without arming a timer.
 func (a *App) waitPHPFor(ctx context.Context, d time.Duration) error {
@@ -140,14 +146,14 @@ func (a *App) waitPHPFor(ctx context.Context, d time.Duration) error {
 func (a *App) waitPHP(ctx context.Context) error {
 	select {
 	case <-a.cancelled:
-		return fmt.Errorf("realtime: configuration unloaded")
+		return errUnloaded
 	default:
 	}
 	select {
 	case <-a.phpReady:
 		return nil
 	case <-a.cancelled:
-		return fmt.Errorf("realtime: configuration unloaded")
+		return errUnloaded
 	case <-ctx.Done():
 		return fmt.Errorf("realtime: PHP has not started yet: %w", ctx.Err())
 	}

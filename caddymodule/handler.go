@@ -242,7 +242,11 @@ func (h *Handler) diagnose(w http.ResponseWriter, r *http.Request) error {
 // endpoint through the request's own site) without upgrading.
 func (h *Handler) check(r *http.Request) (diagnosis, string, *auth.Caller) {
 	if err := h.app.waitPHPFor(r.Context(), time.Duration(h.AuthTimeout)); err != nil {
-		return diagnosis{Status: http.StatusServiceUnavailable, Reason: reasonUnavailable, Message: "the server is starting, try again", err: err}, "", nil
+		msg := "the server is starting, try again"
+		if errors.Is(err, errUnloaded) {
+			msg = "the configuration was just replaced, try again"
+		}
+		return diagnosis{Status: http.StatusServiceUnavailable, Reason: reasonUnavailable, Message: msg, err: err}, "", nil
 	}
 	if !originAllowed(r, h.AllowedOrigins) {
 		return h.originRefused(r), "", nil

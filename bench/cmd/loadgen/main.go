@@ -148,7 +148,7 @@ func (m goMemory) total() int64 { return m.HeapKiB + m.StackKiB }
 // text form ends with "# HeapAlloc = N" and "# Stack = inuse / sys").
 func readGoMemory(url string) (goMemory, error) {
 	var m goMemory
-	resp, err := http.Get(url)
+	resp, err := memstatsClient.Get(url)
 	if err != nil {
 		return m, err
 	}
@@ -156,23 +156,38 @@ func readGoMemory(url string) (goMemory, error) {
 	if resp.StatusCode != http.StatusOK {
 		return m, fmt.Errorf("memstats: HTTP %d from %s", resp.StatusCode, url)
 	}
-	var heap, stack int64 = -1, -1
+	heap, stack := int64(-1), int64(-1)
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		if v, ok := strings.CutPrefix(line, "# HeapAlloc = "); ok {
-			heap, _ = strconv.ParseInt(v, 10, 64)
+			if heap, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
+				return m, fmt.Errorf("memstats: HeapAlloc %q: %v", v, err)
+			}
 		}
 		if v, ok := strings.CutPrefix(line, "# Stack = "); ok {
-			stack, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			f := strings.Fields(v) // "inuse / sys"
+			if len(f) == 0 {
+				return m, fmt.Errorf("memstats: empty Stack line at %s", url)
+			}
+			if stack, err = strconv.ParseInt(f[0], 10, 64); err != nil {
+				return m, fmt.Errorf("memstats: Stack %q: %v", v, err)
+			}
 		}
+	}
+	if err := sc.Err(); err != nil {
+		return m, err
 	}
 	if heap < 0 || stack < 0 {
 		return m, fmt.Errorf("memstats: no HeapAlloc/Stack lines at %s", url)
 	}
-	return goMemory{HeapKiB: heap / 1024, StackKiB: stack / 1024}, sc.Err()
+	return goMemory{HeapKiB: heap / 1024, StackKiB: stack / 1024}, nil
 }
+
+// memstatsClient bounds a MemStats read (a forced GC of a 10,000-connection
+// heap takes well under a second).
+var memstatsClient = &http.Client{Timeout: 30 * time.Second}
 
 func rssKiB(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -120,7 +120,7 @@ func metrics(c runConfig) []metric {
 			}},
 		{fmt.Sprintf("M1 live Go memory per subscribed connection (heap after a forced GC + goroutine stacks), %s connections (KiB, lower is better)", thousands(c.NBig)), "KiB", true,
 			func(r *systemResult) (float64, bool, bool) {
-				return r.LiveKiBPerConn, r.LiveKiBPerConn > 0, r.Setup.Failed > 0
+				return r.LiveKiBPerConn, r.LiveIdle.total() > 0, r.Setup.Failed > 0
 			}},
 		{fmt.Sprintf("M2 deliveries/s, 1 channel × %s subscribers, %s-message burst", thousands(c.NBig), thousands(c.MsgsBig)), "/s", true,
 			phaseMetric(phaseM2Big, func(p *phaseResult) float64 { return p.DeliveriesPerS })},
@@ -259,6 +259,7 @@ func report(files []string) {
 		}
 		w("%s", row)
 	}
+	pooledRuns := 0 // the most runs pooled in one cell
 	for _, n := range c.M3Subs {
 		for _, q := range []struct {
 			name string
@@ -268,11 +269,14 @@ func report(files []string) {
 			pooled := map[string]float64{}
 			for _, s := range systems {
 				var sets [][][2]uint64
+				flagged := false
 				for _, r := range runs[s] {
 					if p := r.phase(m3ID(n)); p != nil && len(p.LatencyBuckets) > 0 {
 						sets = append(sets, p.LatencyBuckets)
+						flagged = flagged || len(p.Problems)+len(p.Notes) > 0
 					}
 				}
+				pooledRuns = max(pooledRuns, len(sets))
 				if len(sets) == 0 {
 					row += " – |"
 					continue
@@ -282,7 +286,11 @@ func report(files []string) {
 				if len(sets) == 1 {
 					runsWord = "run"
 				}
-				row += fmt.Sprintf(" %s (%d %s) |", fmtVal("ms", pooled[s]), len(sets), runsWord)
+				mark := ""
+				if flagged {
+					mark = " ⚠"
+				}
+				row += fmt.Sprintf(" %s (%d %s)%s |", fmtVal("ms", pooled[s]), len(sets), runsWord, mark)
 			}
 			for _, p := range pairs {
 				if pooled[p[0]] == 0 || pooled[p[1]] == 0 {
@@ -294,8 +302,10 @@ func report(files []string) {
 			w("%s", row)
 		}
 	}
-	w("")
-	w("Pooled rows: the latency histograms of all of a system's runs taken as one sample (2 runs in the palindromic order: twice the messages behind each percentile), and their ratios.")
+	if pooledRuns > 1 {
+		w("")
+		w("Pooled rows: every M3 latency histogram of a system taken as one sample (up to %d runs, so up to %d× the messages behind each percentile), and their ratios.", pooledRuns, pooledRuns)
+	}
 	w("")
 	w("⚠: that run's phase failed a check (lost, duplicated or reordered messages, publish calls that threw, failed connections) or has a note (M6: publish calls refused under overload); see Problems and Notes below. M6 rates count the calls that did not throw.")
 	w("")
@@ -314,9 +324,13 @@ func report(files []string) {
 	w("| # | system | connected / requested | failed | retries after 503 | setup s | setups/s | server RSS before MiB | RSS idle MiB | RSS read (s after the last subscription) | KiB per connection | live heap MiB before → idle | stacks MiB before → idle | live KiB per connection |")
 	w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range all {
-		w("| %d | %s | %d / %d | %d | %d | %.2f | %.0f | %.1f | %.1f | %.1f | %.2f | %.1f → %.1f | %.1f → %.1f | %.2f |", r.Run, shortName(r.System), r.Setup.OK, r.Setup.Requested, r.Setup.Failed, r.Setup.Retries,
-			r.Setup.Seconds, r.Setup.PerSecond, float64(r.RSSBeforeKiB)/1024, float64(r.RSSIdleKiB)/1024, r.IdleSeconds, r.KiBPerConn,
-			float64(r.LiveBefore.HeapKiB)/1024, float64(r.LiveIdle.HeapKiB)/1024, float64(r.LiveBefore.StackKiB)/1024, float64(r.LiveIdle.StackKiB)/1024, r.LiveKiBPerConn)
+		live := "– | – | –" // not read (no -memstats, or the read failed: see Notes)
+		if r.LiveIdle.total() > 0 {
+			live = fmt.Sprintf("%.1f → %.1f | %.1f → %.1f | %.2f", float64(r.LiveBefore.HeapKiB)/1024, float64(r.LiveIdle.HeapKiB)/1024,
+				float64(r.LiveBefore.StackKiB)/1024, float64(r.LiveIdle.StackKiB)/1024, r.LiveKiBPerConn)
+		}
+		w("| %d | %s | %d / %d | %d | %d | %.2f | %.0f | %.1f | %.1f | %.1f | %.2f | %s |", r.Run, shortName(r.System), r.Setup.OK, r.Setup.Requested, r.Setup.Failed, r.Setup.Retries,
+			r.Setup.Seconds, r.Setup.PerSecond, float64(r.RSSBeforeKiB)/1024, float64(r.RSSIdleKiB)/1024, r.IdleSeconds, r.KiBPerConn, live)
 	}
 	w("")
 
