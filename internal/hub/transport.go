@@ -58,11 +58,15 @@ type Upgrade struct {
 	Open func(*Client) Session
 }
 
-// readBufferSize is the read buffer a connection keeps for its whole life:
-// client frames are small (a subscribe, a ping, a whisper), and a frame
-// larger than the buffer is read straight into its own buffer, so the 4 KiB
-// the HTTP server read the handshake with would mostly sit idle.
-const readBufferSize = 1024
+// readBufferSize is the read buffer a connection keeps for its whole life,
+// idle or not. Client frames are small and rare: a pusher:ping is 40 bytes
+// on the wire, a subscribe with its auth signature or a whisper a few
+// hundred. A frame that fits is read with one system call; the rest of a
+// larger one is read straight into the frame's own buffer (bufio skips its
+// buffer for reads larger than it), costing one more call, not a copy. So
+// the 4 KiB the HTTP server read the handshake with, or even 1 KiB, would
+// mostly sit idle on every connection.
+const readBufferSize = 256
 
 // Serve completes the WebSocket handshake of u and serves the connection
 // until it closes (in its own goroutine).

@@ -139,3 +139,64 @@ func TestAPingFloodWithoutReadingIsASlowConsumer(t *testing.T) {
 	}
 	eventually(t, "the flooding connection to leave the hub", func() bool { return h.Stats().Connections == 0 })
 }
+
+// recordingSession hands each text frame a connection reads to a channel.
+type recordingSession struct{ frames chan string }
+
+func (s recordingSession) HandleText(b []byte)   { s.frames <- string(b) }
+func (s recordingSession) HandleBinary(b []byte) { s.frames <- string(b) }
+
+// Client frames smaller and larger than the connection's read buffer,
+// written back to back so that several share one read, reach the session
+// intact and in order.
+func TestServeReadsClientFramesOfEverySize(t *testing.T) {
+	h := newTestHub(t, hub.Backend{}, hub.Settings{})
+	frames := make(chan string, 1024)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slot, err := h.Admit()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := h.Serve(hub.Upgrade{Conn: conn, Reader: brw.Reader, Request: r, Slot: slot, Codec: plain,
+			Caller: testCaller("site"), ReadLimit: 1 << 20,
+			Open: func(*hub.Client) hub.Session { return recordingSession{frames} }}); err != nil {
+			t.Error(err)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	client, _, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(srv.URL, "http")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.NetConn().Close() })
+	go client.ReadLoop()
+
+	sizes := []int{1, 40, 120, 125, 126, 200, 250, 255, 256, 257, 300, 1000, 4096, 65535, 65536, 100000}
+	var want []string
+	for round := 0; round < 20; round++ {
+		for _, n := range sizes {
+			data := fmt.Sprintf("%d.%d.", round, n)
+			data += strings.Repeat("y", max(0, n-len(data)))
+			want = append(want, data)
+			if err := client.WriteString(data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i, w := range want {
+		select {
+		case got := <-frames:
+			if got != w {
+				t.Fatalf("frame %d: got %d bytes starting %.20q, want %d bytes starting %.20q", i, len(got), got, len(w), w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("frame %d of %d never arrived", i, len(want))
+		}
+	}
+}
