@@ -33,6 +33,9 @@ func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 	if g == nil {
 		return func() {}, nil
 	}
+	if g.sem.TryAcquire(1) { // a free slot: no timer to arm on every handshake
+		return func() { g.sem.Release(1) }, nil
+	}
 	wait, cancel := context.WithTimeout(ctx, g.MaxWait)
 	defer cancel()
 	if err := g.sem.Acquire(wait, 1); err != nil {
