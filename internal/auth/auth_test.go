@@ -628,3 +628,20 @@ func TestHookFollowsTheConfiguredEndpoint(t *testing.T) {
 		t.Fatalf("calls = %v", got)
 	}
 }
+
+// A caller already gone gets no slot, even a free one: its script must not
+// run on a PHP thread for nobody.
+func TestGateRefusesADoneContext(t *testing.T) {
+	g := NewGate(1, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if leave, err := g.Enter(ctx); err == nil {
+		leave()
+		t.Fatal("a done context entered the gate")
+	}
+	leave, err := g.Enter(context.Background())
+	if err != nil {
+		t.Fatalf("the slot was lost: %v", err)
+	}
+	leave()
+}

@@ -33,7 +33,9 @@ func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 	if g == nil {
 		return func() {}, nil
 	}
-	if g.sem.TryAcquire(1) { // a free slot: no timer to arm on every handshake
+	// A free slot needs no timer on every handshake; a caller already gone
+	// gets none (as Acquire refuses a done context), so no script runs for it.
+	if ctx.Err() == nil && g.sem.TryAcquire(1) {
 		return func() { g.sem.Release(1) }, nil
 	}
 	wait, cancel := context.WithTimeout(ctx, g.MaxWait)

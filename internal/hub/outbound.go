@@ -22,6 +22,9 @@ type outFrame struct {
 	close *closeRequest // the last frame: close the transport
 }
 
+// isText reports whether f is a text message (not a ping, pong or close).
+func (f *outFrame) isText() bool { return !f.ping && !f.pong && f.close == nil }
+
 // pongWriter is implemented by transports that answer WebSocket pings
 // (gwsTransport). Pongs go through the queue like any frame: counted in
 // max_pending_bytes, so a client that pings without reading is dropped as
@@ -137,7 +140,9 @@ func (o *outbound) flush() {
 				}
 			case bw != nil:
 				texts = texts[:0]
-				for n = 0; i+n < len(batch) && !batch[i+n].ping && batch[i+n].close == nil; n++ {
+				// A run of text frames only: pings, pongs and the close are
+				// control frames written on their own, in queue order.
+				for n = 0; i+n < len(batch) && batch[i+n].isText(); n++ {
 					texts = append(texts, batch[i+n].data)
 				}
 				size = 0
