@@ -7,6 +7,8 @@ namespace Realtime\Tests\Integration;
 use PHPUnit\Framework\TestCase;
 use Realtime\Tests\Support\HttpResponse;
 use Realtime\Tests\Support\Server;
+use Realtime\Tests\Support\WebSocket\Frame;
+use Realtime\Tests\Support\WebSocket\FrameCodec;
 use Realtime\Tests\Support\WebSocketClient;
 
 /**
@@ -245,6 +247,24 @@ final class BroadcastTest extends TestCase
         // Pings interleaved in a fragmented message are answered too (possibly after the reply).
         $client->waitForPongs(3);
         self::assertSame(['p', 'p', 'p'], $client->pongs());
+    }
+
+    public function testAPingRightBehindARequestIsAnsweredWithAPong(): void
+    {
+        ['client' => $client] = $this->connectAs('42');
+        // A request and a ping in one write: the reply and the pong are
+        // queued together. The pong must go out as a pong, never inside the
+        // run of text frames (it once did, as a text frame of its payload).
+        for ($i = 1; $i <= 20; ++$i) {
+            $request = json_encode(['action' => 'ping', 'id' => $i], JSON_THROW_ON_ERROR);
+            $client->sendRaw(FrameCodec::encode(Frame::TEXT, $request, true, random_bytes(4))
+                . FrameCodec::encode(Frame::PING, "p{$i}", true, random_bytes(4)));
+        }
+        for ($i = 1; $i <= 20; ++$i) {
+            self::assertSame(['event' => 'pong', 'id' => $i], $client->receiveJson(), "reply {$i}, in order, and no stray text frame");
+        }
+        $client->waitForPongs(20);
+        self::assertSame(array_map(static fn (int $i): string => "p{$i}", range(1, 20)), $client->pongs());
     }
 
     // ---- helpers ----------------------------------------------------------------
