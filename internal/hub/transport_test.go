@@ -35,6 +35,12 @@ func (r *received) OnMessage(_ *gws.Conn, m *gws.Message) {
 func serveHub(t *testing.T, h *hub.Hub) (*httptest.Server, chan *hub.Client) {
 	t.Helper()
 	attached := make(chan *hub.Client, 1)
+	return serveHubWith(t, h, func(c *hub.Client) hub.Session { attached <- c; return nopSession{} }), attached
+}
+
+// serveHubWith is serveHub with the session each connection gets from open.
+func serveHubWith(t *testing.T, h *hub.Hub, open func(*hub.Client) hub.Session) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slot, err := h.Admit()
 		if err != nil {
@@ -47,14 +53,13 @@ func serveHub(t *testing.T, h *hub.Hub) (*httptest.Server, chan *hub.Client) {
 			return
 		}
 		err = h.Serve(hub.Upgrade{Conn: conn, Reader: brw.Reader, Request: r, Slot: slot, Codec: plain,
-			Caller: testCaller("site"), ReadLimit: 1 << 20,
-			Open: func(c *hub.Client) hub.Session { attached <- c; return nopSession{} }})
+			Caller: testCaller("site"), ReadLimit: 1 << 20, Open: open})
 		if err != nil {
 			t.Error(err)
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return srv, attached
+	return srv
 }
 
 // dial connects a gws client to srv and waits for its hub client.
@@ -152,24 +157,7 @@ func (s recordingSession) HandleBinary(b []byte) { s.frames <- string(b) }
 func TestServeReadsClientFramesOfEverySize(t *testing.T) {
 	h := newTestHub(t, hub.Backend{}, hub.Settings{})
 	frames := make(chan string, 1024)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		slot, err := h.Admit()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		if err := h.Serve(hub.Upgrade{Conn: conn, Reader: brw.Reader, Request: r, Slot: slot, Codec: plain,
-			Caller: testCaller("site"), ReadLimit: 1 << 20,
-			Open: func(*hub.Client) hub.Session { return recordingSession{frames} }}); err != nil {
-			t.Error(err)
-		}
-	}))
-	t.Cleanup(srv.Close)
+	srv := serveHubWith(t, h, func(*hub.Client) hub.Session { return recordingSession{frames} })
 	client, _, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(srv.URL, "http")})
 	if err != nil {
 		t.Fatal(err)
