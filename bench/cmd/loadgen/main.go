@@ -590,15 +590,17 @@ func run(args []string) int {
 
 	// 1. M1: idle memory per subscribed connection, N_BIG connections.
 	res.RSSBeforeKiB = rssKiB(*pid)
-	liveOK := false
-	if *memstats != "" {
-		var err error
-		if res.LiveBefore, err = readGoMemory(*memstats); err != nil {
+	// readLive reads the server's live Go memory into m, or notes why not.
+	readLive := func(m *goMemory) bool {
+		v, err := readGoMemory(*memstats)
+		if err != nil {
 			res.Notes = append(res.Notes, "M1: live memory not read: "+err.Error())
-		} else {
-			liveOK = true
+			return false
 		}
+		*m = v
+		return true
 	}
+	liveOK := *memstats != "" && readLive(&res.LiveBefore)
 	logf("%s: M1: connecting %d subscribers (server RSS before: %.1f MiB)", *system, *nBig, float64(res.RSSBeforeKiB)/1024)
 	subs, setup := connect(*nBig, 0, "M1 connect")
 	res.Setup = setup
@@ -611,15 +613,11 @@ func run(args []string) int {
 		res.KiBPerConn = float64(res.RSSIdleKiB-res.RSSBeforeKiB) / float64(len(subs))
 	}
 	logf("%s: M1: RSS %.1f MiB %.1f s after the last subscription: %.2f KiB per connection", *system, float64(res.RSSIdleKiB)/1024, res.IdleSeconds, res.KiBPerConn)
-	if liveOK && len(subs) > 0 { // after the RSS: the forced GC must not change it
-		var err error
-		if res.LiveIdle, err = readGoMemory(*memstats); err != nil {
-			res.Notes = append(res.Notes, "M1: live memory not read: "+err.Error())
-		} else {
-			res.LiveKiBPerConn = float64(res.LiveIdle.total()-res.LiveBefore.total()) / float64(len(subs))
-			logf("%s: M1: live Go memory after a forced GC: %.2f KiB per connection (heap %.1f → %.1f MiB, stacks %.1f → %.1f MiB)", *system, res.LiveKiBPerConn,
-				float64(res.LiveBefore.HeapKiB)/1024, float64(res.LiveIdle.HeapKiB)/1024, float64(res.LiveBefore.StackKiB)/1024, float64(res.LiveIdle.StackKiB)/1024)
-		}
+	// After the RSS: the forced GC must not change it.
+	if liveOK && len(subs) > 0 && readLive(&res.LiveIdle) {
+		res.LiveKiBPerConn = float64(res.LiveIdle.total()-res.LiveBefore.total()) / float64(len(subs))
+		logf("%s: M1: live Go memory after a forced GC: %.2f KiB per connection (heap %.1f → %.1f MiB, stacks %.1f → %.1f MiB)", *system, res.LiveKiBPerConn,
+			float64(res.LiveBefore.HeapKiB)/1024, float64(res.LiveIdle.HeapKiB)/1024, float64(res.LiveBefore.StackKiB)/1024, float64(res.LiveIdle.StackKiB)/1024)
 	}
 
 	// 2. M2 at N_BIG: one back-to-back burst, deliveries/s and loss check.
